@@ -1,0 +1,396 @@
+//! Everything that talks to AWS, through the official SDK. Only the miss path (and `doctor`)
+//! reaches this module; it owns the tokio runtime, built per call on the current thread.
+
+use crate::error::Error;
+use crate::identity::{Identity, DEFAULT_SESSION_NAME};
+use crate::registry::Registry;
+use crate::token::{self, Token};
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
+use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+use aws_smithy_http_client::{Builder as HttpBuilder, Connector};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// How many times one API call is tried in all (throttling and 5xx are retried).
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// The AWS side of one lookup: the registry, who asks, and the time allowed.
+pub struct Session<'a> {
+    /// The registry the token is for.
+    pub registry: &'a Registry,
+    /// The identity that asks.
+    pub identity: &'a Identity,
+    /// Bound on everything this session does on the network.
+    pub timeout: Duration,
+}
+
+/// Credentials resolved for a session, kept to scrub them out of any message.
+pub struct Resolved {
+    /// The SDK config the clients are built from.
+    pub config: SdkConfig,
+    /// The resolved credentials.
+    pub credentials: Credentials,
+}
+
+impl Session<'_> {
+    /// Fetches a registry token: ECR `GetAuthorizationToken` with the owner's registry id, or
+    /// ECR Public's in us-east-1.
+    pub fn fetch_token(&self) -> Result<Token, Error> {
+        self.block_on(async {
+            let resolved = match self.resolve().await {
+                Err(e) if self.registry.public && e.1 => return Err(Error::NotOurs),
+                other => other.map_err(|e| e.0)?,
+            };
+            let started = Instant::now();
+            let result = if self.registry.public {
+                self.public_token(&resolved).await
+            } else {
+                self.private_token(&resolved).await
+            };
+            log::info!(
+                "GetAuthorizationToken for {} in {}: {} after {:?}",
+                self.registry,
+                self.registry.region,
+                if result.is_ok() { "ok" } else { "failed" },
+                started.elapsed()
+            );
+            result
+        })
+    }
+
+    /// Runs `future` on a fresh current-thread runtime, bounded by the session's timeout.
+    pub fn block_on<T>(&self, future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::failed("starting the async runtime", e.to_string(), ""))?;
+        runtime.block_on(async {
+            match tokio::time::timeout(self.timeout, future).await {
+                Ok(result) => result,
+                Err(_) => Err(self.timed_out()),
+            }
+        })
+    }
+
+    fn timed_out(&self) -> Error {
+        Error::failed(
+            format!("getting a token for {}", self.registry),
+            format!(
+                "no answer from AWS within {} s (identity: {})",
+                self.timeout.as_secs_f32(),
+                self.identity.describe()
+            ),
+            format!("check the network or proxy (HTTPS_PROXY) to {}; raise ECR_XACCT_TIMEOUT if the link is slow", self.api_name()),
+        )
+    }
+
+    /// Loads the SDK config for the identity and resolves its credentials once.
+    /// The error's flag says "there are no credentials at all".
+    pub async fn resolve(&self) -> Result<Resolved, (Error, bool)> {
+        let timeout = self.timeout;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(self.registry.region.clone()))
+            .http_client(http_client().map_err(|e| (e, false))?)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(timeout.min(Duration::from_secs(5)))
+                    .operation_attempt_timeout((timeout / 2).max(Duration::from_secs(1)))
+                    .operation_timeout(timeout)
+                    .build(),
+            )
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(MAX_ATTEMPTS)
+                    .with_initial_backoff(Duration::from_millis(200)),
+            );
+        if let Some(profile) = &self.identity.profile {
+            loader = loader.profile_name(profile);
+        }
+        let config = loader.load().await;
+        let provider = match &self.identity.role_arn {
+            Some(role) => {
+                let mut builder = aws_config::sts::AssumeRoleProvider::builder(role)
+                    .session_name(
+                        self.identity
+                            .session_name
+                            .as_deref()
+                            .unwrap_or(DEFAULT_SESSION_NAME),
+                    )
+                    .configure(&config);
+                if let Some(id) = &self.identity.external_id {
+                    builder = builder.external_id(id);
+                }
+                Some(SharedCredentialsProvider::new(builder.build().await))
+            }
+            None => config.credentials_provider(),
+        };
+        let Some(provider) = provider else {
+            return Err((
+                self.no_credentials("no credential provider is configured"),
+                true,
+            ));
+        };
+        let started = Instant::now();
+        let credentials = provider.provide_credentials().await.map_err(|e| {
+            let missing = matches!(e, CredentialsError::CredentialsNotLoaded(_));
+            (self.credentials_error(&e), missing)
+        })?;
+        log::info!(
+            "credentials for {} resolved in {:?}",
+            self.identity.describe(),
+            started.elapsed()
+        );
+        Ok(Resolved {
+            config,
+            credentials,
+        })
+    }
+
+    async fn private_token(&self, r: &Resolved) -> Result<Token, Error> {
+        let mut conf = aws_sdk_ecr::config::Builder::from(&r.config)
+            .credentials_provider(r.credentials.clone());
+        if !explicit_endpoint(&r.config, "ECR") {
+            if self.registry.fips {
+                conf = conf.use_fips(true);
+            }
+            if self.registry.dual_stack {
+                conf = conf.use_dual_stack(true);
+            }
+        } else {
+            conf = conf.use_fips(false).use_dual_stack(false);
+        }
+        let client = aws_sdk_ecr::Client::from_conf(conf.build());
+        let account = self.registry.account.clone().unwrap_or_default();
+        // Deprecated in the API (a token serves every registry the principal may reach), but it
+        // still sets proxyEndpoint and keeps the request explicit about the owner.
+        #[allow(deprecated)]
+        let out = client
+            .get_authorization_token()
+            .registry_ids(account)
+            .send()
+            .await
+            .map_err(|e| self.api_error("GetAuthorizationToken", &e, r))?;
+        let data = out.authorization_data().first();
+        let raw = data
+            .and_then(|d| d.authorization_token())
+            .unwrap_or_default();
+        let expires = data.and_then(|d| d.expires_at()).map(|t| t.secs());
+        token::decode(raw, expires).map_err(|e| self.bad_answer(e))
+    }
+
+    async fn public_token(&self, r: &Resolved) -> Result<Token, Error> {
+        let mut conf = aws_sdk_ecrpublic::config::Builder::from(&r.config)
+            .credentials_provider(r.credentials.clone());
+        if explicit_endpoint(&r.config, "ECR_PUBLIC") {
+            conf = conf.use_fips(false).use_dual_stack(false);
+        }
+        let client = aws_sdk_ecrpublic::Client::from_conf(conf.build());
+        let out = client
+            .get_authorization_token()
+            .send()
+            .await
+            .map_err(|e| self.api_error("ecr-public GetAuthorizationToken", &e, r))?;
+        let data = out.authorization_data();
+        let raw = data
+            .and_then(|d| d.authorization_token())
+            .unwrap_or_default();
+        let expires = data.and_then(|d| d.expires_at()).map(|t| t.secs());
+        token::decode(raw, expires).map_err(|e| self.bad_answer(e))
+    }
+
+    fn api_name(&self) -> String {
+        let service = if self.registry.public {
+            "ECR Public"
+        } else {
+            "ECR"
+        };
+        format!("the {service} API in {}", self.registry.region)
+    }
+
+    fn bad_answer(&self, e: token::DecodeError) -> Error {
+        Error::failed(
+            format!("GetAuthorizationToken for {}", self.registry),
+            format!("unusable answer from {}: {e}", self.api_name()),
+            "if an endpoint override (AWS_ENDPOINT_URL*) is set, check that it points at ECR",
+        )
+    }
+
+    fn no_credentials(&self, why: &str) -> Error {
+        Error::failed(
+            format!("getting a token for {}", self.registry),
+            format!("no AWS credentials for {}: {why}", self.identity.describe()),
+            "configure credentials (aws configure, AWS_PROFILE, aws sso login) or add a [[registry]] entry with a profile to the config file",
+        )
+    }
+
+    fn credentials_error(&self, e: &CredentialsError) -> Error {
+        let detail = one_line(&DisplayErrorContext(e).to_string());
+        match e {
+            CredentialsError::CredentialsNotLoaded(_) => self.no_credentials(&detail),
+            _ => {
+                let hint = if self.identity.role_arn.is_some() {
+                    "if AssumeRole was denied: the role's trust policy must allow your identity and your IAM policy must allow sts:AssumeRole on it; also check the profile exists and its credentials are current"
+                } else {
+                    "check that the profile exists in ~/.aws/config and that its credentials are current (aws sso login, credential_process)"
+                };
+                Error::failed(
+                    format!("getting credentials for {}", self.registry),
+                    format!("{} failed: {detail}", self.identity.describe()),
+                    hint,
+                )
+            }
+        }
+    }
+
+    fn api_error<E>(&self, op: &str, e: &SdkError<E, HttpResponse>, r: &Resolved) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let what = format!("{op} for {}", self.registry);
+        let who = self.identity.describe();
+        let owner = self
+            .registry
+            .account
+            .as_deref()
+            .unwrap_or("the registry owner");
+        let code = e.code().unwrap_or("");
+        let message = scrub(e.message().unwrap_or(""), &r.credentials);
+        let why = if code.is_empty() {
+            scrub(&DisplayErrorContext(e).to_string(), &r.credentials)
+        } else if message.is_empty() {
+            code.to_string()
+        } else {
+            format!("{code}: {message}")
+        };
+        let hint: String = match code {
+            "AccessDeniedException" | "AccessDenied" => format!(
+                "the consumer's IAM policy must allow ecr:GetAuthorizationToken, and owner {owner}'s repository policy must allow your principal to pull; `docker-credential-ecr-xacct policy` prints both"
+            ),
+            "UnrecognizedClientException" | "InvalidClientTokenId" => {
+                "AWS does not know the access key: check the credentials of that profile or environment".into()
+            }
+            "ExpiredTokenException" | "ExpiredToken" | "RequestExpired" => {
+                "the session credentials have expired: renew them (e.g. aws sso login, or fresh STS keys)".into()
+            }
+            "InvalidSignatureException" | "SignatureDoesNotMatch" => {
+                "the secret key does not match the access key id, or this machine's clock is off".into()
+            }
+            "ThrottlingException" | "Throttling" | "TooManyRequestsException" => {
+                format!("AWS throttled all {MAX_ATTEMPTS} attempts; try again shortly")
+            }
+            _ => match e {
+                SdkError::TimeoutError(_) => return self.timed_out(),
+                SdkError::DispatchFailure(_) => format!(
+                    "cannot reach {}: check the network, proxy (HTTPS_PROXY) and any AWS_ENDPOINT_URL* override",
+                    self.api_name()
+                ),
+                SdkError::ServiceError(s) if s.raw().status().is_server_error() => {
+                    format!("{} failed on the server side after {MAX_ATTEMPTS} attempts; try again later", self.api_name())
+                }
+                _ => "run with ECR_XACCT_LOG=debug for details".into(),
+            },
+        };
+        Error::failed(what, format!("{why} (identity: {who})"), hint)
+    }
+}
+
+/// Whether the user pointed this service at an explicit endpoint (env or profile); then the
+/// FIPS and dual-stack switches must stay off, since the SDK's rules reject the mix.
+fn explicit_endpoint(config: &SdkConfig, service_env: &str) -> bool {
+    let ignored = std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    if ignored {
+        return false;
+    }
+    config.endpoint_url().is_some()
+        || std::env::var(format!("AWS_ENDPOINT_URL_{service_env}")).is_ok_and(|v| !v.is_empty())
+}
+
+/// An HTTPS client on rustls with ring (no second TLS stack), honouring `AWS_CA_BUNDLE`
+/// (then only that bundle is trusted, as in the other AWS SDKs) and the proxy variables.
+fn http_client() -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, Error> {
+    let trust = match std::env::var_os("AWS_CA_BUNDLE").filter(|p| !p.is_empty()) {
+        Some(path) => {
+            let pem = std::fs::read(&path).map_err(|e| {
+                Error::failed(
+                    format!("reading AWS_CA_BUNDLE {}", path.to_string_lossy()),
+                    e.to_string(),
+                    "point AWS_CA_BUNDLE at a PEM file, or unset it",
+                )
+            })?;
+            TrustStore::empty()
+                .with_native_roots(false)
+                .with_pem_certificate(pem)
+        }
+        None => TrustStore::default(),
+    };
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .map_err(|e| Error::failed("setting up TLS", e.to_string(), ""))?;
+    Ok(
+        HttpBuilder::new().build_with_connector_fn(move |settings, components| {
+            let mut builder = Connector::builder()
+                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+                .tls_context(context.clone())
+                .proxy_config(ProxyConfig::from_env());
+            builder.set_connector_settings(settings.cloned());
+            if let Some(components) = components {
+                builder.set_sleep_impl(components.sleep_impl());
+            }
+            builder.build()
+        }),
+    )
+}
+
+/// Cuts a message to one short line and blanks any credential part in it.
+pub fn scrub(message: &str, credentials: &Credentials) -> String {
+    let mut s = one_line(message);
+    let secrets = [
+        Some(credentials.access_key_id()),
+        Some(credentials.secret_access_key()),
+        credentials.session_token(),
+    ];
+    for secret in secrets.into_iter().flatten().filter(|s| s.len() >= 8) {
+        s = s.replace(secret, "REDACTED");
+    }
+    s
+}
+
+fn one_line(message: &str) -> String {
+    let line = message.split(['\n', '\r']).next().unwrap_or("").trim();
+    match line.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrub_blanks_keys_and_cuts() {
+        let c = Credentials::new(
+            "AKIAEXAMPLEKEY123",
+            "sekretsekretsekret",
+            Some("sessiontoken123".into()),
+            None,
+            "t",
+        );
+        let s = scrub(
+            "bad AKIAEXAMPLEKEY123 sekretsekretsekret x-amz-security-token:sessiontoken123\nsecond line",
+            &c,
+        );
+        assert_eq!(s, "bad REDACTED REDACTED x-amz-security-token:REDACTED");
+        assert_eq!(one_line(&"x".repeat(400)).chars().count(), 301);
+    }
+}
