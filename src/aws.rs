@@ -11,7 +11,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
-use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder as HttpBuilder, Connector};
@@ -224,6 +224,9 @@ impl Session<'_> {
     }
 
     fn no_credentials(&self, why: &str) -> Error {
+        if let Some(e) = self.missing_profile(why) {
+            return e;
+        }
         Error::failed(
             format!("getting a token for {}", self.registry),
             format!("no AWS credentials for {}: {why}", self.identity.describe()),
@@ -231,8 +234,46 @@ impl Session<'_> {
         )
     }
 
+    /// A profile named by the config entry or `AWS_PROFILE` that the AWS files do not define:
+    /// say so, with the files to look at, rather than the SDK's list of providers tried.
+    fn missing_profile(&self, detail: &str) -> Option<Error> {
+        let profile = self.identity.effective_profile()?;
+        if !detail.contains(&format!("profile `{profile}` was not defined")) {
+            return None;
+        }
+        let file = |var: &str, default: &str| match std::env::var_os(var) {
+            Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
+            _ => dirs::home_dir().unwrap_or_default().join(default),
+        };
+        let (config, credentials) = (
+            file("AWS_CONFIG_FILE", ".aws/config"),
+            file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials"),
+        );
+        let named_by = match (self.identity.entry, crate::config::Config::default_path()) {
+            (Some(n), Some(path)) => format!(
+                "or fix `profile = \"{profile}\"` in entry #{n} of {}",
+                path.display()
+            ),
+            _ => "or change AWS_PROFILE".to_string(),
+        };
+        Some(Error::failed(
+            format!("getting credentials for {}", self.registry),
+            format!(
+                "profile \"{profile}\" is not defined in {} nor {} (identity: {})",
+                config.display(),
+                credentials.display(),
+                self.identity.describe()
+            ),
+            format!("add [profile {profile}] to {} {named_by}", config.display()),
+        ))
+    }
+
     fn credentials_error(&self, e: &CredentialsError) -> Error {
-        let detail = one_line(&DisplayErrorContext(e).to_string());
+        let chain = error_chain(e);
+        if let Some(missing) = self.missing_profile(&chain) {
+            return missing;
+        }
+        let detail = one_line(&chain);
         match e {
             CredentialsError::CredentialsNotLoaded(_) => self.no_credentials(&detail),
             _ => {
@@ -264,7 +305,14 @@ impl Session<'_> {
         let code = e.code().unwrap_or("");
         let message = scrub(e.message().unwrap_or(""), &r.credentials);
         let why = if code.is_empty() {
-            scrub(&DisplayErrorContext(e).to_string(), &r.credentials)
+            // The causes by their Display only: the Debug dump helps no user.
+            let detail = scrub(&error_chain(e), &r.credentials);
+            match e {
+                SdkError::ServiceError(s) => {
+                    format!("HTTP {}: {detail}", s.raw().status().as_u16())
+                }
+                _ => detail,
+            }
         } else if message.is_empty() {
             code.to_string()
         } else {
@@ -294,6 +342,9 @@ impl Session<'_> {
                 ),
                 SdkError::ServiceError(s) if s.raw().status().is_server_error() => {
                     format!("{} failed on the server side after {MAX_ATTEMPTS} attempts; try again later", self.api_name())
+                }
+                SdkError::ServiceError(s) if s.raw().status().is_success() => {
+                    format!("the answer is not what {} sends: if an endpoint override (AWS_ENDPOINT_URL*) is set, check that it points at ECR", self.api_name())
                 }
                 _ => "run with ECR_XACCT_LOG=debug for details".into(),
             },
@@ -363,6 +414,26 @@ pub fn scrub(message: &str, credentials: &Credentials) -> String {
         s = s.replace(secret, "REDACTED");
     }
     s
+}
+
+/// An error and its causes, by their `Display` only (never a `Debug` dump), on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !part.is_empty() && !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    let lines: Vec<&str> = text.split(['\n', '\r']).map(str::trim).collect();
+    lines
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn one_line(message: &str) -> String {

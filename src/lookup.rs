@@ -111,8 +111,11 @@ impl Context {
             Err(Error::Failed(failure)) => {
                 return match cached.filter(|e| e.is_usable(now)) {
                     Some(entry) => {
+                        // The warning has its own "ecr-xacct: warning:" prefix.
+                        let text = Error::Failed(failure).to_string();
                         diag::warn(format_args!(
-                            "{failure}; serving the cached token, valid for {} more minutes",
+                            "{}; serving the cached token, valid for {} more minutes",
+                            text.strip_prefix("ecr-xacct: ").unwrap_or(&text),
                             (entry.expires_at - now) / 60
                         ));
                         Ok(answer(registry, entry))

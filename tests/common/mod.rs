@@ -504,3 +504,75 @@ pub fn mode(p: &Path) -> u32 {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(p).unwrap().mode() & 0o777
 }
+
+// ---- Added for the hardening tests (issue 5): scripted answers ahead of the behaviour. ----
+
+/// Answers the fake gives to the next few token requests, ahead of the standing
+/// [`EcrBehaviour`]; records when each of those requests arrived.
+pub struct Script {
+    arrivals: Arc<Mutex<Vec<Instant>>>,
+}
+
+impl Script {
+    /// When the scripted answers were given, in order.
+    pub fn arrivals(&self) -> Vec<Instant> {
+        self.arrivals.lock().unwrap().clone()
+    }
+
+    /// The waits between consecutive scripted answers (the client's backoff).
+    pub fn gaps(&self) -> Vec<Duration> {
+        let a = self.arrivals();
+        a.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+}
+
+struct ScriptResponder {
+    template: ResponseTemplate,
+    arrivals: Arc<Mutex<Vec<Instant>>>,
+}
+
+impl Respond for ScriptResponder {
+    fn respond(&self, _req: &Request) -> ResponseTemplate {
+        self.arrivals.lock().unwrap().push(Instant::now());
+        self.template.clone()
+    }
+}
+
+impl FakeAws {
+    /// The next `times` token requests (ECR and ECR Public) get `template`; after that the
+    /// standing behaviour answers again. `u64::MAX` times means always.
+    pub fn script_next(&self, times: u64, template: ResponseTemplate) -> Script {
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
+        let responder = ScriptResponder {
+            template,
+            arrivals: arrivals.clone(),
+        };
+        self.runtime.block_on(async {
+            let mut mock = Mock::given(|req: &Request| {
+                req.headers
+                    .get("x-amz-target")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|t| t.ends_with("GetAuthorizationToken"))
+            })
+            .respond_with(responder)
+            .with_priority(1);
+            if times != u64::MAX {
+                mock = mock.up_to_n_times(times);
+            }
+            mock.mount(&self.server).await;
+        });
+        Script { arrivals }
+    }
+
+    /// The next `times` token requests fail with an AWS JSON error; then tokens again.
+    pub fn fail_next(&self, times: u64, status: u16, code: &str, message: &str) -> Script {
+        self.script_next(times, aws_error(status, code, message))
+    }
+}
+
+/// An AWS JSON-protocol error answer.
+pub fn aws_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .insert_header("content-type", "application/x-amz-json-1.1")
+        .set_body_string(serde_json::json!({"__type": code, "message": message}).to_string())
+}
