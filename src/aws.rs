@@ -444,6 +444,241 @@ fn one_line(message: &str) -> String {
     }
 }
 
+/// What `sts:GetCallerIdentity` says the session's credentials are, for `doctor`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The account the credentials belong to.
+    pub account: String,
+    /// The principal's ARN (an `assumed-role` ARN after a role assumption).
+    pub arn: String,
+}
+
+/// An image named by tag or digest, for the pull probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageId {
+    /// A tag, e.g. `1.0`.
+    Tag(String),
+    /// A digest, e.g. `sha256:…`.
+    Digest(String),
+}
+
+/// What the pull probe found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PullProbe {
+    /// The repository's pull actions are allowed (no image was named).
+    Allowed,
+    /// Allowed, and the named image exists.
+    ImageFound,
+    /// Allowed, but the named image is not there: `failureCode: failureReason`.
+    ImageMissing(String),
+    /// The owner has no such repository (AWS's message).
+    RepositoryNotFound(String),
+    /// Refused: `code: message` from AWS.
+    Denied(String),
+}
+
+/// Everything `doctor` asks AWS; a step is `None` when an earlier failure made it pointless.
+#[derive(Debug)]
+pub struct Checkup {
+    /// Resolving the identity's credentials (profile, role assumption).
+    pub credentials: Result<(), Error>,
+    /// `sts:GetCallerIdentity` with those credentials.
+    pub caller: Option<Result<Caller, Error>>,
+    /// `GetAuthorizationToken`: only the token's expiry is kept.
+    pub token: Option<Result<Option<i64>, Error>>,
+    /// The pull probe, when a repository was named (private registries only).
+    pub pull: Option<Result<PullProbe, Error>>,
+}
+
+/// A digest no layer has: `BatchCheckLayerAvailability` on it checks permission only.
+const PROBE_DIGEST: &str =
+    "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The manifest types a pull accepts, so that `BatchGetImage` finds any image.
+const MANIFEST_TYPES: &[&str] = &[
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+];
+
+impl Session<'_> {
+    /// `doctor`'s checks, on one runtime with the credentials resolved once; each step is
+    /// bounded by the session's timeout. Nothing is cached, and the token is dropped unseen.
+    /// `repository` adds the pull probe: `BatchGetImage` for a named image, else
+    /// `BatchCheckLayerAvailability` on a digest that cannot exist (no side effects).
+    pub fn checkup(&self, repository: Option<(&str, Option<&ImageId>)>) -> Checkup {
+        // A backstop only: the steps below are bounded one by one.
+        let outer = Session {
+            registry: self.registry,
+            identity: self.identity,
+            timeout: self.timeout * 5,
+        };
+        let run = outer.block_on(async {
+            let resolved = self.bounded("resolving credentials", async {
+                self.resolve().await.map_err(|e| e.0)
+            });
+            let resolved = match resolved.await {
+                Ok(r) => r,
+                Err(e) => return Ok((Err(e), None, None, None)),
+            };
+            let r = &resolved;
+            let caller = self
+                .bounded("sts:GetCallerIdentity", self.caller_identity(r))
+                .await;
+            let token = self
+                .bounded("GetAuthorizationToken", async {
+                    let token = if self.registry.public {
+                        self.public_token(r).await
+                    } else {
+                        self.private_token(r).await
+                    };
+                    token.map(|t| t.expires_at)
+                })
+                .await;
+            let pull = match repository {
+                Some((name, image)) if !self.registry.public => Some(
+                    self.bounded("the pull probe", self.probe_pull(r, name, image))
+                        .await,
+                ),
+                _ => None,
+            };
+            Ok((Ok(()), Some(caller), Some(token), pull))
+        });
+        match run {
+            Ok((credentials, caller, token, pull)) => Checkup {
+                credentials,
+                caller,
+                token,
+                pull,
+            },
+            Err(e) => Checkup {
+                credentials: Err(e),
+                caller: None,
+                token: None,
+                pull: None,
+            },
+        }
+    }
+
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        future: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        match tokio::time::timeout(self.timeout, future).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::failed(
+                format!("{what} for {}", self.registry),
+                format!(
+                    "no answer from AWS within {} s (identity: {})",
+                    self.timeout.as_secs_f32(),
+                    self.identity.describe()
+                ),
+                "check the network or proxy (HTTPS_PROXY); raise ECR_XACCT_TIMEOUT if the link is slow",
+            )),
+        }
+    }
+
+    async fn caller_identity(&self, r: &Resolved) -> Result<Caller, Error> {
+        let conf = aws_sdk_sts::config::Builder::from(&r.config)
+            .credentials_provider(r.credentials.clone())
+            .build();
+        let out = aws_sdk_sts::Client::from_conf(conf)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| self.api_error("sts:GetCallerIdentity", &e, r))?;
+        Ok(Caller {
+            account: out.account().unwrap_or_default().to_string(),
+            arn: out.arn().unwrap_or_default().to_string(),
+        })
+    }
+
+    fn probe_client(&self, r: &Resolved) -> aws_sdk_ecr::Client {
+        let mut conf = aws_sdk_ecr::config::Builder::from(&r.config)
+            .credentials_provider(r.credentials.clone());
+        if explicit_endpoint(&r.config, "ECR") {
+            conf = conf.use_fips(false).use_dual_stack(false);
+        } else {
+            conf = conf
+                .use_fips(self.registry.fips)
+                .use_dual_stack(self.registry.dual_stack);
+        }
+        aws_sdk_ecr::Client::from_conf(conf.build())
+    }
+
+    async fn probe_pull(
+        &self,
+        r: &Resolved,
+        repository: &str,
+        image: Option<&ImageId>,
+    ) -> Result<PullProbe, Error> {
+        let client = self.probe_client(r);
+        let owner = self.registry.account.clone().unwrap_or_default();
+        let Some(image) = image else {
+            return match client
+                .batch_check_layer_availability()
+                .registry_id(&owner)
+                .repository_name(repository)
+                .layer_digests(PROBE_DIGEST)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(PullProbe::Allowed),
+                Err(e) => self.probe_error("BatchCheckLayerAvailability", &e, r),
+            };
+        };
+        let id = match image {
+            ImageId::Tag(t) => aws_sdk_ecr::types::ImageIdentifier::builder().image_tag(t),
+            ImageId::Digest(d) => aws_sdk_ecr::types::ImageIdentifier::builder().image_digest(d),
+        };
+        let mut request = client
+            .batch_get_image()
+            .registry_id(&owner)
+            .repository_name(repository)
+            .image_ids(id.build());
+        for t in MANIFEST_TYPES {
+            request = request.accepted_media_types(*t);
+        }
+        match request.send().await {
+            Ok(out) if !out.images().is_empty() => Ok(PullProbe::ImageFound),
+            Ok(out) => {
+                let why = out.failures().first().map_or_else(
+                    || "no image in the answer".to_string(),
+                    |f| {
+                        let code = f.failure_code().map_or("", |c| c.as_str());
+                        let reason = f.failure_reason().unwrap_or("");
+                        scrub(&format!("{code}: {reason}"), &r.credentials)
+                    },
+                );
+                Ok(PullProbe::ImageMissing(why))
+            }
+            Err(e) => self.probe_error("BatchGetImage", &e, r),
+        }
+    }
+
+    /// Sorts a probe's error: denied and missing repository are answers, the rest failures.
+    fn probe_error<E>(
+        &self,
+        op: &str,
+        e: &SdkError<E, HttpResponse>,
+        r: &Resolved,
+    ) -> Result<PullProbe, Error>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let message = scrub(e.message().unwrap_or(""), &r.credentials);
+        match e.code() {
+            Some(code @ ("AccessDeniedException" | "AccessDenied")) => {
+                Ok(PullProbe::Denied(format!("{code}: {message}")))
+            }
+            Some("RepositoryNotFoundException") => Ok(PullProbe::RepositoryNotFound(message)),
+            _ => Err(self.api_error(op, e, r)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,6 +52,15 @@ enum Command {
         #[arg(long)]
         file: Option<PathBuf>,
     },
+    /// Kubernetes kubelet image credential provider: a CredentialProviderRequest on stdin.
+    Kubelet,
+    /// Diagnose a cross-account setup for a registry host or image reference.
+    Doctor {
+        /// A registry host or image, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app/web:1.0.
+        reference: String,
+    },
+    /// Print the owner's repository policy or the consumer's IAM policy for cross-account pulls.
+    Policy(crate::policy::Args),
 }
 
 /// Runs the program with `args` (argv including the program name); returns the exit code.
@@ -79,6 +88,23 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
             return 0;
         }
         Command::ConfigureDocker { hosts, file } => return configure_docker(&hosts, file),
+        Command::Kubelet => {
+            return crate::kubelet::run(
+                &mut std::io::stdin().lock(),
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
+            )
+        }
+        Command::Doctor { reference } => {
+            return crate::doctor::run(&reference, &mut std::io::stdout().lock())
+        }
+        Command::Policy(args) => {
+            return crate::policy::run(
+                &args,
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
+            )
+        }
     };
     protocol::run(
         verb,

@@ -576,3 +576,84 @@ pub fn aws_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
         .insert_header("content-type", "application/x-amz-json-1.1")
         .set_body_string(serde_json::json!({"__type": code, "message": message}).to_string())
 }
+
+// ---- Added for `doctor` (issue 6): answers for single operations, ahead of the behaviour. ----
+
+/// The `X-Amz-Target` prefix of the ECR API.
+pub const ECR_TARGET: &str = "AmazonEC2ContainerRegistry_V20150921";
+
+/// An AWS JSON-protocol body with this status.
+pub fn json_answer(status: u16, body: &serde_json::Value) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .insert_header("content-type", "application/x-amz-json-1.1")
+        .set_body_string(body.to_string())
+}
+
+/// A `BatchGetImage` answer that found the image.
+pub fn image_found(registry_id: &str, repository: &str, tag: &str) -> ResponseTemplate {
+    json_answer(
+        200,
+        &serde_json::json!({"images": [{"registryId": registry_id, "repositoryName": repository,
+            "imageId": {"imageTag": tag, "imageDigest": format!("sha256:{}", "a".repeat(64))},
+            "imageManifest": "{}", "imageManifestMediaType": "application/vnd.oci.image.manifest.v1+json"}],
+            "failures": []}),
+    )
+}
+
+/// A `BatchGetImage` answer that did not find the tag.
+pub fn image_not_found(tag: &str) -> ResponseTemplate {
+    json_answer(
+        200,
+        &serde_json::json!({"images": [], "failures": [{"imageId": {"imageTag": tag},
+            "failureCode": "ImageNotFound", "failureReason": "Requested image not found"}]}),
+    )
+}
+
+/// An AWS JSON error with this status, `__type` and message.
+pub fn json_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    json_answer(
+        status,
+        &serde_json::json!({"__type": code, "message": message}),
+    )
+}
+
+impl FakeAws {
+    /// ECR `operation` (e.g. `BatchGetImage`) gets `template` from now on, whatever the
+    /// standing behaviour. Dropped by [`FakeAws::reset_log`].
+    pub fn answer_ecr(&self, operation: &str, template: ResponseTemplate) {
+        let target = format!("{ECR_TARGET}.{operation}");
+        self.runtime.block_on(
+            Mock::given(wiremock::matchers::header("x-amz-target", target.as_str()))
+                .respond_with(template)
+                .with_priority(1)
+                .mount(&self.server),
+        );
+    }
+
+    /// `sts:GetCallerIdentity` answers with this account and ARN from now on.
+    pub fn answer_caller(&self, account: &str, arn: &str) {
+        let body = format!(
+            r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>{arn}</Arn><UserId>AROAEXAMPLE:s</UserId><Account>{account}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r3</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#
+        );
+        self.runtime.block_on(
+            Mock::given(wiremock::matchers::body_string_contains(
+                "Action=GetCallerIdentity",
+            ))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "text/xml")
+                    .set_body_string(body),
+            )
+            .with_priority(1)
+            .mount(&self.server),
+        );
+    }
+
+    /// The requests for one operation so far (`X-Amz-Target` suffix or STS `Action`).
+    pub fn requests_for(&self, operation: &str) -> Vec<Seen> {
+        self.seen()
+            .into_iter()
+            .filter(|s| s.operation == operation || s.operation.ends_with(&format!(".{operation}")))
+            .collect()
+    }
+}
