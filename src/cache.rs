@@ -117,6 +117,12 @@ impl Cache {
     /// Reads the entry for `key`, whatever its age. Anything odd (absent, a symlink, not ours,
     /// readable by others, too big, not JSON, another version) is `None`: a miss.
     pub fn read(&self, key: &str) -> Option<Entry> {
+        // In a directory others may write to, entries could have been swapped or planted:
+        // a miss; the lock or write that follows tightens the directory and drops them.
+        let dir = fs::metadata(&self.dir).ok()?;
+        if dir.mode() & 0o022 != 0 {
+            return None;
+        }
         read_entry(&self.path(key, "json"))
     }
 
@@ -229,19 +235,27 @@ impl Cache {
                     .and_then(|m| m.modified().ok())
                     .and_then(|t| t.elapsed().ok())
                     .is_some_and(|age| age > Duration::from_secs(600));
-            let expired =
-                name.ends_with(".json") && read_entry(&path).is_none_or(|e| !e.is_valid(now));
-            if stale_tmp || expired {
+            let expired = |path: &Path| read_entry(path).is_none_or(|e| !e.is_valid(now));
+            if stale_tmp {
                 let _ = fs::remove_file(&path);
+            } else if let Some(key) = name.strip_suffix(".json").filter(|_| expired(&path)) {
+                // Its writer may be renaming a fresh entry over it right now: remove it only
+                // under the key's lock, and only if it is still expired then.
+                if let Some(_lock) = self.try_lock(key) {
+                    if expired(&path) {
+                        let _ = fs::remove_file(&path);
+                    }
+                }
             }
         }
     }
 }
 
 fn read_entry(path: &Path) -> Option<Entry> {
+    // NONBLOCK: opening a FIFO planted under an entry's name must not wait for a writer.
     let mut file = OpenOptions::new()
         .read(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32)
         .open(path)
         .ok()?;
     let meta = file.metadata().ok()?;
@@ -276,6 +290,15 @@ fn check_dir(dir: &Path, meta: &fs::Metadata) -> io::Result<()> {
     }
     if meta.mode() & 0o077 != 0 {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+        if meta.mode() & 0o022 != 0 {
+            // Others could write here: any entry may have been swapped for another key's or
+            // planted. Drop them all (lock files stay: others may hold them).
+            for d in fs::read_dir(dir)?.filter_map(Result::ok) {
+                if d.file_name().to_string_lossy().ends_with(".json") {
+                    let _ = fs::remove_file(d.path());
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -370,6 +393,57 @@ mod tests {
             cache.read("loose").is_some(),
             "the same file, 0600, is read"
         );
+    }
+
+    #[test]
+    fn entries_in_a_dir_others_can_write_are_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path());
+        let e = entry(now() + 100_000, now());
+        cache.write("k", &e).unwrap();
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(cache.read("k"), Some(e.clone()), "readable by others: kept");
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o733)).unwrap();
+        assert_eq!(cache.read("k"), None, "writable by others: a miss");
+        let lock = cache.lock("k", Duration::ZERO).unwrap();
+        assert_eq!(fs::metadata(tmp.path()).unwrap().mode() & 0o777, 0o700);
+        assert_eq!(cache.read("k"), None, "dropped when tightened");
+        assert!(tmp.path().join("k.lock").exists(), "lock files stay");
+        drop(lock);
+    }
+
+    #[test]
+    fn a_fifo_is_a_miss_not_a_hang() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path());
+        cache.prepare().unwrap();
+        let fifo = tmp.path().join("k.json");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        assert_eq!(cache.read("k"), None);
+        assert!(cache.entries().is_empty());
+    }
+
+    #[test]
+    fn prune_leaves_an_entry_whose_writer_holds_the_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path());
+        cache.write("k", &entry(now() - 1, now() - 100)).unwrap();
+        let writer = cache.lock("k", Duration::ZERO).unwrap();
+        cache.prune(now());
+        assert!(
+            tmp.path().join("k.json").exists(),
+            "a writer is at work on it"
+        );
+        drop(writer);
+        cache.prune(now());
+        assert!(!tmp.path().join("k.json").exists());
     }
 
     #[test]
