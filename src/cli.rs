@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 /// The one-line usage Docker's helpers print for a bad verb.
 pub const USAGE: &str =
-    "Usage: docker-credential-ecr-xacct <get|store|erase|list|version|configure-docker> (see --help)";
+    "Usage: docker-credential-ecr-xacct <get|store|erase|list|version|configure-docker|kubelet|doctor|policy> (see --help)";
 
 #[derive(Parser, Debug)]
 #[command(

@@ -204,7 +204,7 @@ impl Entry {
 pub fn is_role_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
-        if partition.starts_with("aws") && registry::is_account_id(account)
+        if registry::is_partition_name(partition) && registry::is_account_id(account)
             && resource.strip_prefix("role/").is_some_and(|name| !name.is_empty()))
 }
 
@@ -321,5 +321,6 @@ mod tests {
         assert!(!is_role_arn("arn:aws:iam::123456789012:user/x"));
         assert!(!is_role_arn("arn:aws:iam::123456789012:role/"));
         assert!(!is_role_arn("arn:aws:sts::123456789012:role/x"));
+        assert!(!is_role_arn("arn:awsx:iam::123456789012:role/x"));
     }
 }

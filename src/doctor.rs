@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::identity::Identity;
 use crate::lookup::Context;
 use crate::policy;
-use crate::registry::Registry;
+use crate::registry::{self, Registry};
 use std::io::Write;
 
 /// What the user named: a registry host, optionally a repository and a tag or digest.
@@ -425,7 +425,7 @@ fn consumer_principal(
     let principal = policy::parse_principal(&caller.arn)
         .or_else(|_| policy::parse_principal(&caller.account))
         .ok()?;
-    let partition = policy::partition_of_region(&reg.region);
+    let partition = registry::partition_of_region(&reg.region).name;
     Some((principal.arn(partition), principal))
 }
 
@@ -453,7 +453,7 @@ fn consumer_side(
     repo: Option<&str>,
 ) {
     let owner = reg.account.as_deref().unwrap_or_default();
-    let partition = policy::partition_of_region(&reg.region);
+    let partition = registry::partition_of_region(&reg.region).name;
     let repo = repo.or(parsed.repository.as_deref());
     let doc = policy::consumer_policy(partition, owner, Some(&reg.region), repo, false);
     let Some((arn, principal)) = consumer_principal(caller, reg) else {

@@ -80,7 +80,7 @@ impl Context {
                 None => log::debug!("cache miss"),
             }
         }
-        self.fetch(registry, &identity, &key, now)
+        self.fetch(registry, &identity, &key)
     }
 
     /// The miss path: one fetch per key at a time across processes.
@@ -89,14 +89,14 @@ impl Context {
         registry: Registry,
         identity: &Identity,
         key: &str,
-        now: i64,
     ) -> Result<Credentials, Error> {
         let cache = self.cache.as_ref();
         // The holder is itself bounded by the timeout, so this wait is too.
         let _lock = cache.and_then(|c| c.lock(key, self.timeout + Duration::from_secs(2)));
+        let now = cache::now();
         let cached = cache.and_then(|c| c.read(key));
         if let Some(entry) = &cached {
-            if entry.is_fresh(cache::now()) {
+            if entry.is_fresh(now) {
                 log::debug!("another process filled the cache while we waited");
                 return Ok(answer(registry, entry.clone()));
             }

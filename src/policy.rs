@@ -22,18 +22,6 @@ pub const PUSH_ACTIONS: [&str; 4] = [
     "ecr:CompleteLayerUpload",
 ];
 
-/// The AWS partitions an ARN may name.
-pub const PARTITIONS: &[&str] = &[
-    "aws",
-    "aws-cn",
-    "aws-us-gov",
-    "aws-iso",
-    "aws-iso-b",
-    "aws-iso-e",
-    "aws-iso-f",
-    "aws-eusc",
-];
-
 /// `policy`'s arguments (also its `--help`).
 #[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
 pub struct Args {
@@ -105,7 +93,7 @@ fn parse_arn(s: &str) -> Option<Principal> {
     let ["arn", partition, service, "", account, resource] = parts.as_slice() else {
         return None;
     };
-    if !PARTITIONS.contains(partition) || !registry::is_account_id(account) {
+    if !registry::is_partition_name(partition) || !registry::is_account_id(account) {
         return None;
     }
     let (resource, from_session) = match *service {
@@ -154,23 +142,6 @@ pub fn is_repository_name(s: &str) -> bool {
                 .any(|w| !w[0].is_ascii_alphanumeric() && !w[1].is_ascii_alphanumeric())
     };
     (2..=256).contains(&s.len()) && s.split('/').all(component)
-}
-
-/// The partition a region belongs to (`aws` unless it names another).
-pub fn partition_of_region(region: &str) -> &'static str {
-    const PREFIXES: &[(&str, &str)] = &[
-        ("cn-", "aws-cn"),
-        ("us-gov-", "aws-us-gov"),
-        ("us-isob-", "aws-iso-b"),
-        ("us-isof-", "aws-iso-f"),
-        ("us-iso-", "aws-iso"),
-        ("eu-isoe-", "aws-iso-e"),
-        ("eusc-", "aws-eusc"),
-    ];
-    PREFIXES
-        .iter()
-        .find(|(prefix, _)| region.starts_with(prefix))
-        .map_or("aws", |(_, p)| p)
 }
 
 fn actions(push: bool) -> Vec<&'static str> {
@@ -280,7 +251,10 @@ pub fn generate(args: &Args) -> Result<(String, Option<String>), Error> {
             ));
         }
     }
-    let region_partition = args.region.as_deref().map(partition_of_region);
+    let region_partition = args
+        .region
+        .as_deref()
+        .map(|r| registry::partition_of_region(r).name);
     let partition = match (&principal.partition, region_partition) {
         (Some(p), Some(r)) if p != r => {
             return Err(bad(
@@ -486,9 +460,6 @@ mod tests {
         };
         let e = generate(&mixed).unwrap_err().to_string();
         assert!(e.contains("partition aws, the consumer in aws-cn"), "{e}");
-        assert_eq!(partition_of_region("us-isob-east-1"), "aws-iso-b");
-        assert_eq!(partition_of_region("us-iso-east-1"), "aws-iso");
-        assert_eq!(partition_of_region("eu-west-1"), "aws");
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl Registry {
             host: host.to_string(),
             account: Some(account.to_string()),
             region: region.to_string(),
-            domain: domain_of_region(region).to_string(),
+            domain: partition_of_region(region).domain.to_string(),
             fips: false,
             dual_stack: false,
             public: false,
@@ -173,20 +173,44 @@ pub fn is_region(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
-/// The partition DNS suffix a region belongs to.
-pub fn domain_of_region(region: &str) -> &'static str {
-    const PREFIXES: &[(&str, &str)] = &[
-        ("cn-", "amazonaws.com.cn"),
-        ("eusc-", "amazonaws.eu"),
-        ("us-isob-", "sc2s.sgov.gov"),
-        ("us-isof-", "csp.hci.ic.gov"),
-        ("us-iso-", "c2s.ic.gov"),
-        ("eu-isoe-", "cloud.adc-e.uk"),
-    ];
-    PREFIXES
+/// An AWS partition: the name ARNs use and the DNS suffix hosts use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    /// As in ARNs, e.g. `aws-cn`.
+    pub name: &'static str,
+    /// As in host names, e.g. `amazonaws.com.cn`.
+    pub domain: &'static str,
+}
+
+/// The commercial partition, for every region no prefix below claims.
+pub const AWS: Partition = partition("aws", "amazonaws.com");
+
+/// The other partitions, by region prefix (the first match wins).
+const PARTITIONS_BY_REGION: &[(&str, Partition)] = &[
+    ("cn-", partition("aws-cn", "amazonaws.com.cn")),
+    ("us-gov-", partition("aws-us-gov", "amazonaws.com")),
+    ("eusc-", partition("aws-eusc", "amazonaws.eu")),
+    ("us-isob-", partition("aws-iso-b", "sc2s.sgov.gov")),
+    ("us-isof-", partition("aws-iso-f", "csp.hci.ic.gov")),
+    ("us-iso-", partition("aws-iso", "c2s.ic.gov")),
+    ("eu-isoe-", partition("aws-iso-e", "cloud.adc-e.uk")),
+];
+
+const fn partition(name: &'static str, domain: &'static str) -> Partition {
+    Partition { name, domain }
+}
+
+/// The partition a region belongs to.
+pub fn partition_of_region(region: &str) -> Partition {
+    PARTITIONS_BY_REGION
         .iter()
         .find(|(prefix, _)| region.starts_with(prefix))
-        .map_or("amazonaws.com", |(_, domain)| domain)
+        .map_or(AWS, |(_, p)| *p)
+}
+
+/// Whether `name` is a partition an ARN may name.
+pub fn is_partition_name(name: &str) -> bool {
+    name == AWS.name || PARTITIONS_BY_REGION.iter().any(|(_, p)| p.name == name)
 }
 
 #[cfg(test)]
@@ -445,11 +469,30 @@ mod tests {
     }
 
     #[test]
-    fn partition_of_region() {
-        assert_eq!(domain_of_region("us-east-1"), "amazonaws.com");
-        assert_eq!(domain_of_region("cn-north-1"), "amazonaws.com.cn");
-        assert_eq!(domain_of_region("us-isob-east-1"), "sc2s.sgov.gov");
-        assert_eq!(domain_of_region("us-iso-east-1"), "c2s.ic.gov");
+    fn partitions() {
+        let of = partition_of_region;
+        assert_eq!(
+            (of("us-east-1").name, of("us-east-1").domain),
+            ("aws", "amazonaws.com")
+        );
+        assert_eq!(
+            (of("cn-north-1").name, of("cn-north-1").domain),
+            ("aws-cn", "amazonaws.com.cn")
+        );
+        assert_eq!(
+            (of("us-gov-west-1").name, of("us-gov-west-1").domain),
+            ("aws-us-gov", "amazonaws.com")
+        );
+        assert_eq!(
+            (of("us-isob-east-1").name, of("us-isob-east-1").domain),
+            ("aws-iso-b", "sc2s.sgov.gov")
+        );
+        assert_eq!(
+            (of("us-iso-east-1").name, of("us-iso-east-1").domain),
+            ("aws-iso", "c2s.ic.gov")
+        );
+        assert!(is_partition_name("aws-iso-f") && is_partition_name("aws"));
+        assert!(!is_partition_name("awsx") && !is_partition_name(""));
     }
 
     #[test]
