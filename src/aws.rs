@@ -269,7 +269,18 @@ impl Session<'_> {
     }
 
     fn credentials_error(&self, e: &CredentialsError) -> Error {
-        let chain = error_chain(e);
+        // No resolved credentials to blank here: blank key-shaped words and the keys the
+        // environment holds (AssumeRole's SignatureDoesNotMatch echoes the source key).
+        let mut chain = scrub_key_ids(&error_chain(e));
+        for var in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ] {
+            if let Some(v) = std::env::var(var).ok().filter(|v| v.len() >= 8) {
+                chain = chain.replace(&v, "REDACTED");
+            }
+        }
         if let Some(missing) = self.missing_profile(&chain) {
             return missing;
         }
@@ -413,7 +424,32 @@ pub fn scrub(message: &str, credentials: &Credentials) -> String {
     for secret in secrets.into_iter().flatten().filter(|s| s.len() >= 8) {
         s = s.replace(secret, "REDACTED");
     }
-    s
+    scrub_key_ids(&s)
+}
+
+/// Blanks every word shaped like an access key id (`A`, then upper-case letters and digits,
+/// 16 to 128 in all, with a digit), whoever's it is: some AWS messages echo the key that
+/// signed, and it may be another than the one resolved (a role's source profile).
+fn scrub_key_ids(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let key_like = (16..=128).contains(&word.len())
+            && word.starts_with('A')
+            && word.bytes().any(|b| b.is_ascii_digit());
+        out.push_str(if key_like { "REDACTED" } else { word });
+        word.clear();
+    };
+    for c in message.chars() {
+        if c.is_ascii_uppercase() || c.is_ascii_digit() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 /// An error and its causes, by their `Display` only (never a `Debug` dump), on one line.
@@ -697,6 +733,11 @@ mod tests {
             &c,
         );
         assert_eq!(s, "bad REDACTED REDACTED x-amz-security-token:REDACTED");
+        // Key-shaped words are blanked whoever's they are; other words are kept.
+        assert_eq!(
+            scrub("Credential=AKIAIOSFODNN7EXAMPLE/2026 ASIAOTHER0000000001, AccessDeniedException 123456789012 AROA1", &c),
+            "Credential=REDACTED/2026 REDACTED, AccessDeniedException 123456789012 AROA1"
+        );
         assert_eq!(one_line(&"x".repeat(400)).chars().count(), 301);
     }
 }

@@ -657,3 +657,34 @@ impl FakeAws {
             .collect()
     }
 }
+
+// ---- Added for the hardening tests (issue 5): scripted STS answers. ----
+
+impl FakeAws {
+    /// The next `times` STS `AssumeRole` requests get `template`; then roles are granted again.
+    pub fn script_assume_role(&self, times: u64, template: ResponseTemplate) -> Script {
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
+        let responder = ScriptResponder {
+            template,
+            arrivals: arrivals.clone(),
+        };
+        self.runtime.block_on(async {
+            Mock::given(|req: &Request| parse_seen(req).operation == "AssumeRole")
+                .respond_with(responder)
+                .with_priority(1)
+                .up_to_n_times(times)
+                .mount(&self.server)
+                .await;
+        });
+        Script { arrivals }
+    }
+}
+
+/// An STS (query protocol) error answer.
+pub fn sts_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .insert_header("content-type", "text/xml")
+        .set_body_string(format!(
+            r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r3</RequestId></ErrorResponse>"#
+        ))
+}
