@@ -3,13 +3,10 @@
 //! stdout, with the same identities and cache as Docker's `get`. The kubelet decodes the
 //! answer strictly, so it holds exactly the documented fields.
 
-use crate::cache::{self, MIN_MARGIN_SECS};
-use crate::diag;
+use crate::cache;
 use crate::error::Error;
-use crate::identity::Identity;
-use crate::lookup::{Context, Credentials};
+use crate::lookup::{self, Credentials};
 use crate::protocol::MAX_INPUT;
-use crate::registry::Registry;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -167,45 +164,18 @@ pub fn answer(
     Ok(serde_json::to_string(&response).expect("strings always serialize"))
 }
 
-/// The real lookup: config, cache and AWS, as for Docker's `get`.
+/// The real lookup: config, cache and AWS, as for Docker's `get`; the kubelet may keep the
+/// answer until our cache would refresh it.
 fn lookup(host: &str) -> Result<Found, Error> {
-    let ctx = match Context::from_env() {
-        Ok(ctx) => ctx,
-        // A broken config must not break images that are not ECR.
-        Err(e) if Registry::parse(host).is_none() => {
-            diag::warn(&e);
-            return Err(Error::NotOurs);
-        }
-        Err(e) => return Err(e),
-    };
-    let credentials = ctx.credentials(host)?;
+    let credentials = lookup::credentials(host)?;
     let now = cache::now();
-    let cache_seconds = cache_seconds(&credentials, refresh_point(&ctx, &credentials), now);
+    let cache_seconds = credentials
+        .keep_until
+        .map_or(0, |t| (t - now).max(0) as u64);
     Ok(Found {
         credentials,
         cache_seconds,
     })
-}
-
-/// When the on-disk cache entry holding these credentials is due for refresh, if it holds them.
-fn refresh_point(ctx: &Context, creds: &Credentials) -> Option<i64> {
-    let expires = creds.expires_at?;
-    let cache = ctx.cache.as_ref()?;
-    let key = Identity::select(&ctx.config, &creds.registry).fingerprint(&creds.registry);
-    let entry = cache.read(&key)?;
-    (entry.expires_at == expires && entry.password == creds.password).then(|| entry.refresh_at())
-}
-
-/// How long the kubelet may keep credentials: until the cache would refresh them; for a token
-/// not in the cache, by the same rule as if fetched now; 0 (do not cache) for a token without a
-/// future expiry, or one that is only served because AWS cannot be reached.
-pub fn cache_seconds(creds: &Credentials, refresh_at: Option<i64>, now: i64) -> u64 {
-    let until = match (refresh_at, creds.expires_at) {
-        (Some(r), _) => r,
-        (None, Some(t)) if t > now => t - ((t - now) / 3).max(MIN_MARGIN_SECS),
-        _ => now,
-    };
-    (until - now).max(0) as u64
 }
 
 /// A Go `time.Duration` string for whole seconds, as Go prints it: `8h0m0s`, `59m59s`, `0s`.
@@ -228,10 +198,11 @@ mod tests {
 
     fn creds(expires_at: Option<i64>) -> Credentials {
         Credentials {
-            registry: Registry::parse(HOST).unwrap(),
+            registry: crate::registry::Registry::parse(HOST).unwrap(),
             username: "AWS".into(),
             password: Secret::new("pw".into()),
             expires_at,
+            keep_until: None,
         }
     }
 
@@ -363,27 +334,6 @@ mod tests {
         assert_eq!(run(&mut input.as_bytes(), &mut out, &mut err), 1);
         assert!(out.is_empty(), "nothing on stdout on failure");
         assert!(String::from_utf8(err).unwrap().contains("names no image"));
-    }
-
-    #[test]
-    fn cache_time_follows_the_cache_rule() {
-        let now = 1_000_000;
-        // From the cache entry's refresh point.
-        assert_eq!(
-            cache_seconds(&creds(Some(now + 43_200)), Some(now + 100), now),
-            100
-        );
-        // Past the refresh point (a stale token served while AWS is down): not cached.
-        assert_eq!(
-            cache_seconds(&creds(Some(now + 600)), Some(now - 5), now),
-            0
-        );
-        // Not in the cache: as if fetched now (12 h -> 8 h; 90 min -> 30 min).
-        assert_eq!(cache_seconds(&creds(Some(now + 43_200)), None, now), 28_800);
-        assert_eq!(cache_seconds(&creds(Some(now + 5_400)), None, now), 1_800);
-        assert_eq!(cache_seconds(&creds(Some(now + 1_800)), None, now), 0);
-        // No future expiry: not cached.
-        assert_eq!(cache_seconds(&creds(None), None, now), 0);
     }
 
     #[test]

@@ -28,6 +28,24 @@ pub struct Credentials {
     pub password: Secret<String>,
     /// Expiry (Unix seconds), when known and in the future.
     pub expires_at: Option<i64>,
+    /// Until when a caller may keep them: the cache's refresh point (Unix seconds). `None` for
+    /// a token that must not be kept (no future expiry, or stale and served only because the
+    /// refresh failed).
+    pub keep_until: Option<i64>,
+}
+
+/// Credentials for what a client sent, with the environment's config and cache. A broken
+/// config file fails ECR hosts only: other registries get [`Error::NotOurs`] (and a warning),
+/// so that pulls from them go on.
+pub fn credentials(server_url: &str) -> Result<Credentials, Error> {
+    match Context::from_env() {
+        Ok(ctx) => ctx.credentials(server_url),
+        Err(e) if Registry::parse(server_url).is_none() => {
+            diag::warn(&e);
+            Err(Error::NotOurs)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Everything a lookup needs from the environment, read once.
@@ -74,7 +92,7 @@ impl Context {
                 Some(entry) if entry.is_fresh(now) => {
                     log::debug!("cache hit ({}s until refresh)", entry.refresh_at() - now);
                     remember_host(cache, &key, &entry, &registry);
-                    return Ok(answer(registry, entry));
+                    return Ok(answer(registry, entry, true));
                 }
                 Some(_) => log::debug!("cache entry due for refresh"),
                 None => log::debug!("cache miss"),
@@ -91,22 +109,29 @@ impl Context {
         key: &str,
     ) -> Result<Credentials, Error> {
         let cache = self.cache.as_ref();
-        // The holder is itself bounded by the timeout, so this wait is too.
-        let _lock = cache.and_then(|c| c.lock(key, self.timeout + Duration::from_secs(2)));
+        // The bound is for the whole miss: waiting for another helper's fetch comes out of it.
+        let started = std::time::Instant::now();
+        let _lock = cache.and_then(|c| c.lock(key, self.timeout));
         let now = cache::now();
         let cached = cache.and_then(|c| c.read(key));
         if let Some(entry) = &cached {
             if entry.is_fresh(now) {
                 log::debug!("another process filled the cache while we waited");
-                return Ok(answer(registry, entry.clone()));
+                return Ok(answer(registry, entry.clone(), true));
             }
         }
+        // The other helper failed (else this would be a hit): try once more with what is
+        // left of the bound, at least a second.
+        let waited = started.elapsed();
         let session = Session {
             registry: &registry,
             identity,
-            timeout: self.timeout,
+            timeout: self
+                .timeout
+                .saturating_sub(waited)
+                .max(Duration::from_secs(1)),
         };
-        let token = match session.fetch_token() {
+        let token = match session.fetch_token().map_err(|e| waited_first(e, waited)) {
             Ok(token) => token,
             Err(Error::Failed(failure)) => {
                 return match cached.filter(|e| e.is_usable(now)) {
@@ -118,7 +143,7 @@ impl Context {
                             text.strip_prefix("ecr-xacct: ").unwrap_or(&text),
                             (entry.expires_at - now) / 60
                         ));
-                        Ok(answer(registry, entry))
+                        Ok(answer(registry, entry, false))
                     }
                     None => Err(Error::Failed(failure)),
                 };
@@ -152,7 +177,8 @@ impl Context {
                 }
             }
         }
-        let mut creds = answer(registry, entry);
+        let keep = entry.is_fresh(now);
+        let mut creds = answer(registry, entry, keep);
         creds.expires_at = creds.expires_at.filter(|t| *t > now);
         Ok(creds)
     }
@@ -184,9 +210,10 @@ impl Context {
     }
 }
 
-fn answer(registry: Registry, entry: Entry) -> Credentials {
+fn answer(registry: Registry, entry: Entry, keep: bool) -> Credentials {
     Credentials {
         registry,
+        keep_until: keep.then(|| entry.refresh_at()),
         username: entry.username,
         password: entry.password,
         expires_at: Some(entry.expires_at),
@@ -225,5 +252,20 @@ fn timeout(config: &Config) -> Result<Duration, Error> {
         _ => Ok(config
             .timeout_seconds
             .map_or(DEFAULT_TIMEOUT, Duration::from_secs)),
+    }
+}
+
+/// Says in a failure that part of the bound went to waiting for another helper's fetch.
+fn waited_first(e: Error, waited: Duration) -> Error {
+    match e {
+        Error::Failed(mut f) if waited >= Duration::from_secs(1) => {
+            f.why = format!(
+                "{}, after {} s waiting for another helper's attempt",
+                f.why,
+                waited.as_secs()
+            );
+            Error::Failed(f)
+        }
+        e => e,
     }
 }

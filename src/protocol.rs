@@ -2,10 +2,8 @@
 //! exit codes live here and nowhere else; stdout carries only what the caller parses.
 
 use crate::cache::{self, Cache};
-use crate::diag;
 use crate::error::Error;
-use crate::lookup::Context;
-use crate::registry::Registry;
+use crate::lookup::{self, Context};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -90,16 +88,7 @@ fn get(text: &str) -> Result<String, Error> {
     if server_url.is_empty() {
         return Err(Error::Input(NO_SERVER_URL.into()));
     }
-    let ctx = match Context::from_env() {
-        Ok(ctx) => ctx,
-        // A broken config must not break pulls from registries that are not ECR.
-        Err(e) if Registry::parse(server_url).is_none() => {
-            diag::warn(&e);
-            return Err(Error::NotOurs);
-        }
-        Err(e) => return Err(e),
-    };
-    let creds = ctx.credentials(server_url)?;
+    let creds = lookup::credentials(server_url)?;
     let answer = GetAnswer {
         server_url,
         username: &creds.username,
