@@ -121,15 +121,17 @@ impl Context {
             }
         }
         // The other helper failed (else this would be a hit): try once more with what is
-        // left of the bound, at least a second.
+        // left of the bound, in whole seconds, at least one.
         let waited = started.elapsed();
+        let timeout = match self.timeout.checked_sub(waited) {
+            _ if waited < Duration::from_secs(1) => self.timeout,
+            Some(left) => Duration::from_secs(left.as_secs().max(1)),
+            None => Duration::from_secs(1),
+        };
         let session = Session {
             registry: &registry,
             identity,
-            timeout: self
-                .timeout
-                .saturating_sub(waited)
-                .max(Duration::from_secs(1)),
+            timeout,
         };
         let token = match session.fetch_token().map_err(|e| waited_first(e, waited)) {
             Ok(token) => token,

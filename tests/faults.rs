@@ -455,3 +455,38 @@ fn an_expired_cached_token_is_never_served() {
     }
     check_secrets();
 }
+
+#[test]
+fn a_burst_against_a_silent_server_is_bounded_too() {
+    let fake = FakeAws::start();
+    let server = RawServer::start(Misbehaviour::Silent);
+    let mut h = helper(&fake, "2");
+    h.env("AWS_ENDPOINT_URL", &server.uri());
+    let runs: Vec<_> = (0..6)
+        .map(|_| (&h, vec!["get".to_string()], HOST.as_bytes().to_vec()))
+        .collect();
+    let outs = burst(&runs, Duration::from_secs(60));
+    // One helper fetches for 2 s while the others wait for its lock; they then try with
+    // what is left of their own 2 s (at least 1 s): all are done within the bound + 1 s.
+    let mut waited = 0;
+    for out in &outs {
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(
+            out.stdout.starts_with(&format!(
+                "ecr-xacct: getting a token for {HOST}: no answer from AWS within "
+            )),
+            "{out:?}"
+        );
+        waited += usize::from(
+            out.stdout
+                .contains(" s waiting for another helper's attempt"),
+        );
+        assert!(
+            out.elapsed < Duration::from_millis(4500),
+            "{:?}",
+            out.elapsed
+        );
+    }
+    assert!(waited >= 1, "{outs:?}");
+    assert!(h.cache_files().is_empty());
+}

@@ -251,15 +251,25 @@ pub fn burst(runs: &[(&Helper, Vec<String>, Vec<u8>)], limit: Duration) -> Vec<O
         let _ = stdin.write_all(input);
         *started = Instant::now();
     }
+    // Poll them all, so that each one's time is taken when it exits.
     let deadline = Instant::now() + limit;
+    let mut ended: Vec<Option<Duration>> = vec![None; children.len()];
+    while ended.iter().any(Option::is_none) && Instant::now() < deadline {
+        for ((child, started), end) in children.iter_mut().zip(ended.iter_mut()) {
+            if end.is_none() && child.try_wait().unwrap().is_some() {
+                *end = Some(started.elapsed());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
     children
         .into_iter()
-        .map(|(mut child, started)| {
-            while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(5));
-            }
+        .zip(ended)
+        .map(|((mut child, started), end)| {
             let _ = child.kill();
-            collect(child, started)
+            let mut out = collect(child, started);
+            out.elapsed = end.unwrap_or(out.elapsed);
+            out
         })
         .collect()
 }
