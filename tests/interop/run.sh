@@ -5,7 +5,7 @@
 # and, last, "N passed, N failed"; exits non-zero if any case failed.
 #
 # Knobs: INTEROP_STATE (/tmp/xacct-interop), INTEROP_DOCKER (docker CLI to drive; default the
-# first `docker` on PATH), INTEROP_CASES ("1 2 3 4 5 6 7"), INTEROP_KEEP=1 (leave the state
+# first `docker` on PATH), INTEROP_CASES ("1 2 3 4 5 6 7 8"), INTEROP_KEEP=1 (leave the state
 # dir for inspection; processes and the /etc/hosts block are still removed),
 # INTEROP_CMD_TIMEOUT (120 s per client command), INTEROP_INSTALL_TIMEOUT (3600 s for
 # install.sh, which may wait for a cargo lock), plus the STACK_* knobs of stack.sh.
@@ -14,13 +14,13 @@ HERE=$(CDPATH='' cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(CDPATH='' cd -- "$HERE/../.." && pwd)
 export STACK_STATE=${INTEROP_STATE:-${STACK_STATE:-/tmp/xacct-interop}}
 S=$STACK_STATE
-CASES=${INTEROP_CASES:-1 2 3 4 5 6 7}
+CASES=${INTEROP_CASES:-1 2 3 4 5 6 7 8}
 CMD_TIMEOUT=${INTEROP_CMD_TIMEOUT:-120}
 INSTALL_TIMEOUT=${INTEROP_INSTALL_TIMEOUT:-3600}
 RUN_ID=$(date +%s)-$$
 HELPER=docker-credential-ecr-xacct
 BOUND=15          # seconds a failing lookup may take, with ECR_XACCT_TIMEOUT=5
-EXTRA_PIDS=()     # processes a case starts (the black hole); stopped on exit
+CHILD=            # the long-running child being waited for (set-up step or case subshell)
 PASSED=0 FAILED=0
 
 declare -A TITLE=(
@@ -31,9 +31,10 @@ declare -A TITLE=(
   [5]="non-ECR registry: helper says not-found, clients carry on anonymously"
   [6]="AWS unreachable, no cached token: the user sees the ecr-xacct: message, within the bound"
   [7]="docker login (get+store) and docker logout (erase) drop the cached token"
+  [8]="raw moto (expiresAt in 2015): the token is used once, not cached, with a warning"
 )
 declare -A DIAG=([1]="registry dockerd" [2]="registry dockerd" [3]="registry" [4]="registry-owner dockerd"
-  [5]="registry-open dockerd" [6]="dockerd" [7]="registry dockerd")
+  [5]="registry-open dockerd" [6]="dockerd" [7]="registry dockerd" [8]="registry moto")
 
 log() { printf '[interop] %s\n' "$*"; }
 redact() {  # never print a registry password or token
@@ -41,9 +42,14 @@ redact() {  # never print a registry password or token
 }
 
 cleanup() {
-  local rc=$? p
+  local rc=$? f p
   trap - EXIT INT TERM
-  for p in "${EXTRA_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  if [ -n "$CHILD" ] && kill -0 "$CHILD" 2>/dev/null; then   # interrupted: stop what runs now
+    kill -TERM "$CHILD" 2>/dev/null; wait "$CHILD" 2>/dev/null
+  fi
+  for f in "$S"/cases/*/*.pid; do   # processes a case started (the black hole), by PID
+    [ -f "$f" ] && p=$(cat "$f") && tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q python && kill "$p" 2>/dev/null
+  done
   if [ "${INTEROP_KEEP:-0}" = 1 ]; then
     "$HERE/stack.sh" down > "$S/logs/stack-down.log" 2>&1
     log "state kept in $S (INTEROP_KEEP=1); remove it with: $HERE/stack.sh down --purge"
@@ -63,8 +69,8 @@ x() {
   OUT=$CASE_DIR/$label.out
   local t0 t1
   t0=$(date +%s.%N)
-  timeout -k 5 "$CMD_TIMEOUT" "$@" > "$OUT" 2>&1 < /dev/null
-  RC=$?
+  timeout -k 5 "$CMD_TIMEOUT" "$@" > "$OUT" 2>&1 < /dev/null &
+  XPID=$!; wait "$XPID"; RC=$?; XPID=
   t1=$(date +%s.%N)
   SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')
   { echo "\$ $*"; redact < "$OUT" | tail -n 25; echo "-> exit $RC in ${SECS}s"; } >> "$CASE_LOG"
@@ -78,8 +84,9 @@ helper_get() {
   OUT=$CASE_DIR/$label.out ERR=$CASE_DIR/$label.err
   local t0 t1
   t0=$(date +%s.%N)
-  printf '%s' "$server" | timeout -k 5 "$CMD_TIMEOUT" env "$@" "$HELPER" get > "$OUT" 2> "$ERR"
-  RC=$?
+  printf '%s' "$server" > "$CASE_DIR/$label.in"
+  timeout -k 5 "$CMD_TIMEOUT" env "$@" "$HELPER" get < "$CASE_DIR/$label.in" > "$OUT" 2> "$ERR" &
+  XPID=$!; wait "$XPID"; RC=$?; XPID=
   t1=$(date +%s.%N)
   SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')
   { echo "\$ printf %s $server | $* $HELPER get"; redact < "$OUT"; echo "-> exit $RC in ${SECS}s; stderr:"
@@ -87,7 +94,7 @@ helper_get() {
 }
 note() { echo "   $*" >> "$CASE_LOG"; }
 ok() { echo "   ok: $*" >> "$CASE_LOG"; }
-fail() { echo "   FAILED: $*" >> "$CASE_LOG"; FAIL_REASON=$*; return 1; }
+fail() { echo "   FAILED: $*" >> "$CASE_LOG"; return 1; }
 # count OP|total: requests the AWS stand-in has seen (at the counting proxy)
 count() {
   curl -sf --max-time 5 --noproxy '*' "$STACK_PROXY_STATS" | "$STACK_PY" -c '
@@ -122,17 +129,22 @@ print_diag() {  # the case log and the logs that matter for it, redacted
   tail -n 6 "$STACK_PROXY_LOG" 2>/dev/null | sed 's/^/  | /'
   for f in ${DIAG[$n]}; do
     echo "  --- $f (tail of $S/logs/$f.log) ---"
-    tail -n 6 "$S/logs/$f.log" 2>/dev/null | redact | cut -c1-400 | sed 's/^/  | /'
+    grep -v 'level=info' "$S/logs/$f.log" 2>/dev/null | tail -n 6 | redact | cut -c1-300 | sed 's/^/  | /'
   done
 }
 
 run_case() {
   local n=$1 t0=$SECONDS
-  CASE_DIR=$S/cases/$n CASE_LOG=$S/cases/$n/case.log FAIL_REASON=
+  CASE_DIR=$S/cases/$n CASE_LOG=$S/cases/$n/case.log
   mkdir -p "$CASE_DIR"
   echo "== case $n: ${TITLE[$n]}" > "$CASE_LOG"
-  # a subshell per case: its environment changes stay in it
-  if ( "case_$n" ); then
+  # a subshell per case: its environment changes stay in it; waited for in the background so
+  # that a signal reaches our trap at once (the subshell then stops its own child)
+  ( XPID="" BHPID=""
+    trap 'kill -TERM $XPID $BHPID 2>/dev/null; exit 143' TERM
+    "case_$n" ) &
+  CHILD=$!; wait "$CHILD"; local rc=$?; CHILD=
+  if [ $rc = 0 ]; then
     echo "PASS $n ${TITLE[$n]} ($((SECONDS - t0))s)"
     PASSED=$((PASSED + 1))
   else
@@ -327,7 +339,7 @@ case_6() {
   "$STACK_PY" -c 'import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(128)
 time.sleep(float(sys.argv[2]))' "$port" 600 > /dev/null 2>&1 &
-  bh=$!
+  bh=$! BHPID=$!
   echo "$bh" > "$CASE_DIR/blackhole.pid"
   export AWS_ENDPOINT_URL=http://127.0.0.1:$port
   sleep 0.3
@@ -370,6 +382,20 @@ sys.exit(bool(a.get("auth") or a.get("password") or a.get("identitytoken")))' "$
   ok "the next pull fetched a fresh token"
 }
 
+case_8() {
+  use_cache c8
+  export AWS_ENDPOINT_URL=$STACK_MOTO_URL   # moto itself: no expiry rewrite
+  local img=$STACK_REG/$STACK_IMAGE
+  x rmi "$DOCKER" rmi -f "$img"
+  x pull "$DOCKER" pull "$img"
+  [ "$RC" = 0 ] || fail "docker pull with moto's expired token failed (exit $RC)" || return 1
+  grep -q "not caching" "$OUT" || fail "no 'not caching' warning from the helper in docker's output" || return 1
+  [ "$(cached_entries)" = 0 ] || fail "a token that expired in 2015 was cached" || return 1
+  x list "$HELPER" list
+  [ "$(cat "$OUT")" = "{}" ] || fail "'$HELPER list' shows a registry for an uncached token" || return 1
+  ok "pull worked with the token, the warning reached the user, nothing cached"
+}
+
 # ------------------------------------------------------------------ set-up
 setup_failed() {
   local n
@@ -383,10 +409,11 @@ setup_failed() {
 for n in $CASES; do [ -n "${TITLE[$n]:-}" ] || { echo "unknown case $n in INTEROP_CASES"; exit 2; }; done
 log "state $S; previous leftovers, if any, are removed first"
 "$HERE/stack.sh" down --purge > /dev/null 2>&1 || "$HERE/stack.sh" down --purge || setup_failed "cannot clean $S"
-mkdir -p "$S/logs"
+"$HERE/stack.sh" init || setup_failed "cannot create $S"
 t_setup=$SECONDS
 log "bringing the stack up (packages, moto venv, CA, registries, dockerd)"
-timeout 1800 "$HERE/stack.sh" up > "$S/logs/stack-up.log" 2>&1 ||
+timeout 1800 "$HERE/stack.sh" up > "$S/logs/stack-up.log" 2>&1 &
+CHILD=$!; wait "$CHILD" ||
   { tail -n 25 "$S/logs/stack-up.log"; setup_failed "stack.sh up failed (log: $S/logs/stack-up.log)"; }
 . "$S/env"
 
@@ -413,8 +440,9 @@ mkdir -p "$DOCKER_CONFIG"
 [ -x "$ROOT/install.sh" ] || [ -f "$ROOT/install.sh" ] || setup_failed "$ROOT/install.sh not found"
 log "installing with: install.sh --prefix $S/prefix $STACK_REG $STACK_OWNER_REG (cargo build --release; may take minutes)"
 t_install=$SECONDS
-(cd "$ROOT" && timeout "$INSTALL_TIMEOUT" bash ./install.sh --prefix "$S/prefix" "$STACK_REG" "$STACK_OWNER_REG") \
-  > "$S/logs/install.log" 2>&1 || { tail -n 25 "$S/logs/install.log"; setup_failed "install.sh failed (log: $S/logs/install.log)"; }
+(cd "$ROOT" && exec timeout "$INSTALL_TIMEOUT" bash ./install.sh --prefix "$S/prefix" "$STACK_REG" "$STACK_OWNER_REG") \
+  > "$S/logs/install.log" 2>&1 &
+CHILD=$!; wait "$CHILD" || { tail -n 25 "$S/logs/install.log"; setup_failed "install.sh failed (log: $S/logs/install.log)"; }
 t_install=$((SECONDS - t_install))
 export PATH=$S/prefix/bin:$PATH
 [ "$(command -v "$HELPER")" = "$S/prefix/bin/$HELPER" ] || setup_failed "install.sh did not put $HELPER in $S/prefix/bin"

@@ -6,6 +6,7 @@
 #   stack.sh down --purge       ... and delete the state dir except the moto venv
 #   stack.sh down --purge-all   ... and the venv too
 #   stack.sh status             what runs, from the PID file
+#   stack.sh init               only create (and mark) the state dir
 #
 # What `up` runs (every address on loopback; nothing else is touched outside the state dir
 # but the "ecr-xacct-interop" block of /etc/hosts and apt packages it installs):
@@ -85,6 +86,9 @@ OPEN_REG=$(ref_of "$OPEN_HOST" "$OPEN_ADDR")
 
 # ------------------------------------------------------------------ processes by PID
 stack_pid() { [ -f "$PIDS" ] && awk -v n="$1" '$1==n{p=$2} END{print p}' "$PIDS"; }
+stack_running() {  # PID exists and is not a zombie waiting for init to reap it
+  [ -n "$1" ] && kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]
+}
 stack_matches() {  # PID PATTERN: the PID still runs the program we started
   [ -n "$1" ] && kill -0 "$1" 2>/dev/null &&
     tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
@@ -125,8 +129,8 @@ stack_stop() {  # NAME: TERM, then KILL after 15 s; only if the PID still runs o
   pat=$(stack_pattern "$name")
   if stack_matches "$pid" "$pat"; then
     kill -TERM "$pid" 2>/dev/null
-    for ((i = 0; i < 75; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then stack_log "$name ($pid) ignored TERM; KILL"; kill -KILL "$pid" 2>/dev/null; fi
+    for ((i = 0; i < 150; i++)); do stack_running "$pid" || break; sleep 0.1; done
+    if stack_running "$pid"; then stack_log "$name ($pid) ignored TERM; KILL"; kill -KILL "$pid" 2>/dev/null; fi
     stack_log "stopped $name (pid $pid)"
   fi
   stack_record "$name"
@@ -246,7 +250,7 @@ registry_up() {  # NAME ADDR HOST [PASSWORD]: a docker-registry; htpasswd user A
     want=200
   fi
   stack_start "$name" "docker-registry serve $dir/config.yml" docker-registry serve "$dir/config.yml"
-  local url="https://$host:$(port_of "$addr")/v2/"
+  local url; url="https://$host:$(port_of "$addr")/v2/"
   stack_wait 30 "$name" sh -c "curl -s -o /dev/null -w '%{http_code}' --max-time 5 --noproxy '*' \
     --cacert '$STATE/ca/ca.crt' --resolve '$host:$(port_of "$addr"):$(ip_of "$addr")' '$url' | grep -qx $want" ||
     stack_die "$name did not come up on $addr"
@@ -265,7 +269,7 @@ dockerd_up() {
         -H "unix://$STATE/docker.sock" --pidfile "$STATE/dockerd.pid" \
         --iptables=false --ip6tables=false --bridge=none --storage-driver "$storage"
     ok=0
-    for ((i = 0; i < 150; i++)); do
+    for ((i = 0; i < 300; i++)); do
       DOCKER_HOST=unix://$STATE/docker.sock DOCKER_CONFIG=$STATE/tmp timeout 10 docker version >/dev/null 2>&1 && { ok=1; break; }
       stack_alive dockerd || break
       sleep 0.2
@@ -326,15 +330,19 @@ write_env() {
   mv -f "$t" "$STATE/env"
 }
 
-up() {
-  [ "$(id -u)" = 0 ] || stack_die "run as root (edits /etc/hosts, runs dockerd)"
+init() {  # the state dir, marked as ours
   if [ -e "$STATE" ] && [ "$(stat -c %u "$STATE")" != 0 ]; then stack_die "$STATE is not owned by root"; fi
   if [ -d "$STATE" ] && [ ! -e "$MARKER" ] && [ -n "$(ls -A "$STATE")" ]; then
     stack_die "$STATE exists, is not empty and was not made by stack.sh; set STACK_STATE elsewhere"
   fi
-  mkdir -p "$STATE/tmp" "$LOGS"
+  mkdir -p "$STATE/tmp" "$LOGS" || stack_die "cannot create $STATE"
   touch "$MARKER"
   chmod 755 "$STATE"
+}
+
+up() {
+  [ "$(id -u)" = 0 ] || stack_die "run as root (edits /etc/hosts, runs dockerd)"
+  init
   install_packages
   make_certs
   hosts_write add
@@ -407,8 +415,9 @@ status() {
 if [ "${STACK_LIB_ONLY:-0}" != 1 ]; then
   case ${1:-} in
     up) up ;;
+    init) init ;;
     down) case ${2:-} in ''|--purge|--purge-all) down "${2:-}" ;; *) stack_die "usage: stack.sh down [--purge|--purge-all]" ;; esac ;;
     status) status ;;
-    *) echo "usage: stack.sh up | down [--purge|--purge-all] | status" >&2; exit 2 ;;
+    *) echo "usage: stack.sh up | down [--purge|--purge-all] | status | init" >&2; exit 2 ;;
   esac
 fi
