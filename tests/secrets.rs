@@ -283,3 +283,40 @@ fn cache_files_are_born_0600_in_a_0700_directory_whatever_the_umask() {
     assert_eq!(fake.token_requests().len(), 2);
     check_secrets();
 }
+
+#[test]
+fn every_type_that_holds_a_token_prints_it_redacted() {
+    use ecr_xacct::secret::Secret;
+    let pw = "hunter2-token-value";
+    let token = ecr_xacct::token::Token {
+        username: "AWS".into(),
+        password: Secret::new(pw.into()),
+        expires_at: Some(1),
+    };
+    let entry = ecr_xacct::cache::Entry {
+        version: 1,
+        username: "AWS".into(),
+        password: Secret::new(pw.into()),
+        expires_at: 1,
+        fetched_at: 0,
+        scope: "s".into(),
+        hosts: vec![HOST.into()],
+    };
+    let creds = ecr_xacct::lookup::Credentials {
+        registry: ecr_xacct::registry::Registry::parse(HOST).unwrap(),
+        username: "AWS".into(),
+        password: Secret::new(pw.into()),
+        expires_at: None,
+        keep_until: None,
+    };
+    for shown in [
+        format!("{token:?}"),
+        format!("{token:#?}"),
+        format!("{entry:?}"),
+        format!("{creds:?}"),
+        format!("{:?}", Some(&creds)),
+    ] {
+        assert!(!shown.contains(pw), "{shown}");
+        assert!(shown.contains("REDACTED"), "{shown}");
+    }
+}
