@@ -4,6 +4,7 @@ use crate::docker_config::{self, Change};
 use crate::error::Error;
 use crate::lookup::Context;
 use crate::protocol::{self, Verb};
+use crate::registry;
 use clap::{ArgAction, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -118,14 +119,18 @@ fn configure_docker(hosts: &[String], file: Option<PathBuf>) -> i32 {
         let ctx = Context::from_env()?;
         let mut normalised = Vec::new();
         for host in hosts {
-            let registry = ctx.registry(host).ok_or_else(|| {
-                Error::failed(
-                    format!("configure-docker {host}"),
-                    "not an ECR registry host (nor a custom host in the config file)",
-                    "use the form <account>.dkr.ecr.<region>.amazonaws.com, or public.ecr.aws",
-                )
-            })?;
-            normalised.push(registry.host);
+            let key = ctx
+                .registry(host)
+                .and_then(|_| registry::server_key(host))
+                .ok_or_else(|| {
+                    Error::failed(
+                        format!("configure-docker {host}"),
+                        "not an ECR registry host (nor a custom host in the config file)",
+                        "use the form <account>.dkr.ecr.<region>.amazonaws.com, or public.ecr.aws",
+                    )
+                })?;
+            // Docker looks credHelpers up by host[:port] exactly, so the port stays.
+            normalised.push(key);
         }
         let path = file.or_else(docker_config::default_path).ok_or_else(|| {
             Error::failed(

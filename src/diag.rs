@@ -19,7 +19,10 @@ pub fn init() {
     }
 }
 
-/// A warning the user should see even when tracing is off.
+/// A warning the user should see even when tracing is off. Error lines already carry the
+/// `ecr-xacct: ` prefix; it is not doubled.
 pub fn warn(message: impl std::fmt::Display) {
-    eprintln!("ecr-xacct: warning: {message}");
+    let text = message.to_string();
+    let text = text.strip_prefix("ecr-xacct: ").unwrap_or(&text);
+    eprintln!("ecr-xacct: warning: {text}");
 }

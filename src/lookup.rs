@@ -138,11 +138,9 @@ impl Context {
             Err(Error::Failed(failure)) => {
                 return match cached.filter(|e| e.is_usable(now)) {
                     Some(entry) => {
-                        // The warning has its own "ecr-xacct: warning:" prefix.
-                        let text = Error::Failed(failure).to_string();
                         diag::warn(format_args!(
                             "{}; serving the cached token, valid for {} more minutes",
-                            text.strip_prefix("ecr-xacct: ").unwrap_or(&text),
+                            Error::Failed(failure),
                             (entry.expires_at - now) / 60
                         ));
                         Ok(answer(registry, entry, false))

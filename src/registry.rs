@@ -127,31 +127,40 @@ impl fmt::Display for Registry {
 /// The lower-cased host of a server URL: scheme, path and port removed.
 /// `None` for input that cannot be a plain host (userinfo, bad port, odd characters).
 pub fn host_of(server_url: &str) -> Option<String> {
-    let s = server_url.trim();
-    let lower = s.to_ascii_lowercase();
-    let s = if let Some(rest) = lower.strip_prefix("https://") {
-        rest
-    } else if let Some(rest) = lower.strip_prefix("http://") {
-        rest
-    } else {
-        &lower
-    };
+    authority_of(server_url).map(|(host, _)| host)
+}
+
+/// The lower-cased `host[:port]` of a server URL, as Docker keys `credHelpers` and `auths`.
+pub fn server_key(server_url: &str) -> Option<String> {
+    authority_of(server_url).map(|(host, port)| match port {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
+}
+
+/// Host and port of a server URL, both checked.
+fn authority_of(server_url: &str) -> Option<(String, Option<String>)> {
+    let lower = server_url.trim().to_ascii_lowercase();
+    let s = ["https://", "http://"]
+        .iter()
+        .find_map(|scheme| lower.strip_prefix(scheme))
+        .unwrap_or(&lower);
     let authority = s.split(['/', '?', '#']).next().unwrap_or("");
-    let host = match authority.rsplit_once(':') {
+    let (host, port) = match authority.rsplit_once(':') {
         Some((host, port)) => {
             if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
-            host
+            (host, Some(port.to_string()))
         }
-        None => authority,
+        None => (authority, None),
     };
     let valid = !host.is_empty()
         && host.len() <= 253
         && host
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
-    valid.then(|| host.to_string())
+    valid.then(|| (host.to_string(), port))
 }
 
 /// Exactly 12 ASCII digits.
@@ -442,6 +451,19 @@ mod tests {
         ] {
             assert_eq!(Registry::parse(input), None, "{input:?}");
         }
+    }
+
+    #[test]
+    fn server_keys_keep_the_port() {
+        assert_eq!(
+            server_key("HTTPS://Images.Example.com:6443/v2/x").as_deref(),
+            Some("images.example.com:6443")
+        );
+        assert_eq!(
+            server_key("images.example.com").as_deref(),
+            Some("images.example.com")
+        );
+        assert_eq!(server_key("user@images.example.com"), None);
     }
 
     #[test]

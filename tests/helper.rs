@@ -457,7 +457,8 @@ fn a_malformed_config_is_a_clear_error_but_spares_other_registries() {
     assert!(out.stdout.contains("role"), "{}", out.stdout);
     let out = h.get("docker.io");
     assert_eq!(out.stdout, "credentials not found in native keychain\n");
-    assert!(out.stderr.contains("warning"), "{}", out.stderr);
+    let want = format!("ecr-xacct: warning: config file {}:", config.display());
+    assert!(out.stderr.starts_with(&want), "{}", out.stderr);
     assert!(fake.seen().is_empty());
 }
 
@@ -510,6 +511,23 @@ fn configure_docker_merges_credhelpers() {
     );
     let out = h.run(&["configure-docker", "--file", f, HOST], "");
     assert!(out.stdout.contains("already set"));
+    // A port is part of Docker's key and stays.
+    let out = h.run(
+        &[
+            "configure-docker",
+            "--file",
+            f,
+            &format!("https://{}:6443/v2/", HOST.to_uppercase()),
+        ],
+        "",
+    );
+    assert!(
+        out.stdout.contains(&format!("{HOST}:6443: added")),
+        "{}",
+        out.stdout
+    );
+    let v: serde_json::Value = serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(v["credHelpers"][format!("{HOST}:6443")], "ecr-xacct");
     let out = h.run(&["configure-docker", "--file", f, "docker.io"], "");
     assert_eq!(out.code, 1);
     assert!(out.stdout.contains("not an ECR registry host"));
