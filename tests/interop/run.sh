@@ -48,7 +48,7 @@ cleanup() {
     kill -TERM "$CHILD" 2>/dev/null; wait "$CHILD" 2>/dev/null
   fi
   for f in "$S"/cases/*/*.pid; do   # processes a case started (the black hole), by PID
-    [ -f "$f" ] && p=$(cat "$f") && tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q python && kill "$p" 2>/dev/null
+    [ -f "$f" ] && p=$(cat "$f") && tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline" | grep -q python && kill "$p" 2>/dev/null
   done
   if [ "${INTEROP_KEEP:-0}" = 1 ]; then
     "$HERE/stack.sh" down > "$S/logs/stack-down.log" 2>&1
