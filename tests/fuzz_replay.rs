@@ -1,6 +1,7 @@
-//! The fuzz properties (tests/props/mod.rs) in `cargo test`: the committed seed corpus of
-//! each cargo fuzz target (fuzz/seeds/<target>/, minimised from the long runs), then a few
-//! thousand proptest cases each, from generators that aim at the interesting shapes.
+//! The fuzz properties (tests/props/mod.rs) in `cargo test`: the committed seeds of each
+//! cargo fuzz target (fuzz/seeds/<target>/ and the minimised corpus of the long runs,
+//! fuzz/seeds/<target>.corpus), then a few thousand proptest cases each, from generators
+//! that aim at the interesting shapes.
 //! Everything here runs in-process and offline (see `props::setup_offline`).
 
 #[path = "props/mod.rs"]
@@ -22,6 +23,22 @@ fn replay(target: &str, check: fn(&[u8])) -> usize {
         let result = std::panic::catch_unwind(|| check(&data));
         assert!(result.is_ok(), "{} fails its property", path.display());
         n += 1;
+    }
+    // The minimised corpus of the long runs: one base64 line per input.
+    let packed = dir.with_extension("corpus");
+    if let Ok(text) = std::fs::read_to_string(&packed) {
+        use base64::Engine as _;
+        for (i, line) in text.lines().enumerate() {
+            if line.starts_with('#') {
+                continue;
+            }
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(line)
+                .unwrap();
+            let result = std::panic::catch_unwind(|| check(&data));
+            assert!(result.is_ok(), "{} line {} fails", packed.display(), i + 1);
+            n += 1;
+        }
     }
     assert!(n > 0, "no seeds in {}", dir.display());
     n
