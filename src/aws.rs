@@ -72,12 +72,15 @@ impl Session<'_> {
             .enable_all()
             .build()
             .map_err(|e| Error::failed("starting the async runtime", e.to_string(), ""))?;
-        runtime.block_on(async {
+        let result = runtime.block_on(async {
             match tokio::time::timeout(self.timeout, future).await {
                 Ok(result) => result,
                 Err(_) => Err(self.timed_out()),
             }
-        })
+        });
+        // Do not wait for blocking work left behind (a hung DNS lookup): the bound holds.
+        runtime.shutdown_background();
+        result
     }
 
     fn timed_out(&self) -> Error {
