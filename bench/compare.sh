@@ -11,10 +11,11 @@
 #   bash bench/compare.sh [--runs N] [--profile] [--build-time] [--keep] [--out FILE]
 #   bash bench/compare.sh --purge      # delete the state dir and the apt packages this script installed
 #
-#   --runs N      hyperfine runs for single-process cases (default 30; multi-process cases use N/3)
-#   --profile     also: strace -c and callgrind instruction counts of our hit / miss / list /
+#   --runs N      hyperfine runs per single-process case (default 30, split into 3 rounds that
+#                 alternate ours and the reference; multi-process cases use N/3, at least 6)
+#   --profile     also: strace and callgrind instruction counts of our hit / miss / list /
 #                 version paths (builds a symbol-carrying copy under the state dir)
-#                 -> bench/profile.md
+#                 -> profile.md next to the results file
 #   --profile-only  the profile without the timing cases
 #   --build-time  also: time `cargo build --release` from clean in a throw-away target dir (niced)
 #   --keep        leave the per-run files (CA, nginx config, caches, logs) in the state dir
@@ -22,6 +23,9 @@
 # Env: BENCH_STATE (default /tmp/ecr-xacct-bench), BENCH_MOTO_PORT (default 4580),
 #      BENCH_OURS / BENCH_REF (binaries), BENCH_MOTO_SPEC (default moto[server]==5.2.5),
 #      BENCH_NICE (default -10: raise priority over other work on the machine).
+#
+# Needs: Debian 12 (apt), PyPI (moto), crates.io (hyperfine 1.19 with --input, built once into
+# the state dir; our helper's build) and cargo. BENCH_OURS=<binary> skips building ours.
 #
 # Outside the state dir it touches only: the "# BEGIN ecr-xacct-bench" block of /etc/hosts
 # (removed on exit), /usr/sbin/policy-rc.d while apt runs (only if absent; removed again),
@@ -78,6 +82,7 @@ if [ $PURGE = 1 ]; then
 fi
 
 RUN=$STATE/run                   # per-run files; deleted on exit unless --keep
+ORIG_HOME=$HOME                  # the helpers get an empty HOME; cargo/rustup need the real one
 mkdir -p "$STATE"
 [ "$(stat -c %u "$STATE")" = 0 ] || die "$STATE is not owned by root"
 
@@ -178,12 +183,19 @@ fi
 HF_INPUT=0; "$HYPERFINE" --help 2>/dev/null | grep -q -- '--input' && HF_INPUT=1
 
 # ------------------------------------------------------------------ our binary
-if [ ! -x "$OURS" ]; then
-  CARGO=$(find_cargo) || die "$OURS is missing and cargo is not installed (install Rust >= the crate's rust-version with rustup, or set BENCH_OURS)"
-  log "building $OURS (cargo build --release, niced)"
-  (cd "$ROOT" && nice -n 10 timeout 5400 "$CARGO" build --release --locked) || die "cargo build --release failed"
-  [ -x "$OURS" ] || die "cargo build did not produce $OURS"
+# The default binary is (re)built so that it matches the tree and Cargo.toml (a no-op when it is
+# up to date); a binary named by BENCH_OURS is taken as it is.
+if [ -z "${BENCH_OURS:-}" ]; then
+  if CARGO=$(find_cargo); then
+    log "cargo build --release (niced; a no-op when up to date)"
+    (cd "$ROOT" && nice -n 10 timeout 5400 "$CARGO" build --release --locked -q) ||
+      { [ -x "$OURS" ] || die "cargo build --release failed"; log "WARNING: cargo build failed; benchmarking the existing $OURS"; }
+  else
+    [ -x "$OURS" ] || die "$OURS is missing and cargo is not installed (install Rust >= the crate's rust-version with rustup, or set BENCH_OURS)"
+    log "WARNING: no cargo; benchmarking the existing $OURS as it is"
+  fi
 fi
+[ -x "$OURS" ] || die "$OURS is missing"
 [ -x "$REF" ] || die "reference helper $REF is missing"
 
 # ------------------------------------------------------------------ per-run files
@@ -498,15 +510,15 @@ if [ $BUILD_TIME = 1 ]; then
   CARGO=$(find_cargo) || die "--build-time needs cargo"
   BUILD_DIR=$(mktemp -d /tmp/ecr-xacct-buildtime.XXXXXX)
   log "cargo build --release from clean in $BUILD_DIR (niced; minutes on 2 cores)"
-  (cd "$ROOT" && timeout 1800 "$CARGO" fetch --locked -q) || die "cargo fetch failed"
+  (cd "$ROOT" && HOME=$ORIG_HOME timeout 1800 "$CARGO" fetch --locked -q) || die "cargo fetch failed"
   meta build_load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
   t0=$(date +%s.%N)
-  (cd "$ROOT" && CARGO_TARGET_DIR=$BUILD_DIR nice -n 10 timeout 7200 "$CARGO" build --release --locked -q) || die "timed build failed"
+  (cd "$ROOT" && HOME=$ORIG_HOME CARGO_TARGET_DIR=$BUILD_DIR nice -n 10 timeout 7200 "$CARGO" build --release --locked -q) || die "timed build failed"
   t1=$(date +%s.%N)
   meta build_seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", b - a}')"
   meta build_load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
   meta build_size "$(stat -c %s "$BUILD_DIR/release/docker-credential-ecr-xacct")"
-  meta build_cargo "$("$CARGO" --version)"
+  meta build_cargo "$(HOME=$ORIG_HOME "$CARGO" --version)"
   rm -rf -- "$BUILD_DIR"; BUILD_DIR=""
 fi
 
@@ -526,7 +538,7 @@ meta ref_path "$REF"
 meta moto "$("$STATE/venv/bin/pip" show moto 2>/dev/null | awk '/^Version/{print $2}')"
 meta nginx "$(nginx -v 2>&1 | sed 's/.*nginx\///')"
 meta hyperfine "$("$HYPERFINE" --version | awk '{print $2}')$([ $HF_INPUT = 1 ] || echo ' (no --input: through a launcher, +~1 ms per case)')"
-meta git "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+meta git "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || echo ' + uncommitted changes to src/ or Cargo files')"
 mkdir -p "$(dirname "$OUT")"
 /usr/bin/python3 - "$MANIFEST" "$META" > "$OUT.tmp" <<'PY'
 import json, sys
@@ -659,7 +671,7 @@ p("Verdicts use the wall-time medians; the CPU ratio (user+system, less sensitiv
 print("\n".join(out))
 PY
 mv -f "$OUT.tmp" "$OUT"
-mkdir -p "$STATE/last"; cp "$RUN"/json/*.json "$MANIFEST" "$META" "$STATE/last/" 2>/dev/null || true
+rm -rf "$STATE/last"; mkdir -p "$STATE/last"; cp -r "$RUN/json" "$MANIFEST" "$META" "$RUN/logs" "$STATE/last/" 2>/dev/null || true
 log "results: $OUT"
 cat "$OUT"
 
@@ -678,7 +690,7 @@ if [ $PROFILE = 1 ]; then
   if [ -z "$PBIN" ]; then
     CARGO=$(find_cargo) || die "--profile needs cargo (or BENCH_PROF_BIN)"
     log "profile: building a symbol-carrying copy in $STATE/target-prof (niced)"
-    (cd "$ROOT" && CARGO_TARGET_DIR=$STATE/target-prof CARGO_PROFILE_RELEASE_STRIP=false \
+    (cd "$ROOT" && HOME=$ORIG_HOME CARGO_TARGET_DIR=$STATE/target-prof CARGO_PROFILE_RELEASE_STRIP=false \
        CARGO_PROFILE_RELEASE_DEBUG=line-tables-only nice -n 10 timeout 7200 "$CARGO" build --release --locked -q) ||
       die "symbol build failed"
     PBIN=$STATE/target-prof/release/docker-credential-ecr-xacct
@@ -774,11 +786,18 @@ p("|---|---:|---:|---:|---:|---:|")
 strace = {}
 for line in open(os.path.join(P, "summary.tsv")):
     name, who, path = line.rstrip("\n").split("\t")
+    calls_ = []
     try:
-        lines = [l for l in open(path) if not l.split(" ", 1)[-1].startswith(("+++", "---"))]
+        for l in open(path, errors="replace"):
+            l = re.sub(r"^\d+\s+", "", l)
+            if l.startswith(("+++", "---", "<...")):
+                continue
+            m = re.match(r"([a-z_0-9]+)\(", l)
+            if m:
+                calls_.append(m.group(1))
     except OSError:
-        lines = []
-    strace[(name, who)] = lines
+        pass
+    strace[(name, who)] = calls_
 for name in ("floor", "version", "hit", "list", "miss", "miss-nobundle"):
     f = os.path.join(P, f"cg-{name}-stripped.out")
     if not os.path.exists(f):
@@ -797,15 +816,71 @@ for name in ("hit", "miss"):
         p(f"| reference `{name}` | (valgrind cannot run it) | | | | {n} |")
 p("")
 for name in ("hit", "miss"):
-    lines = strace.get((name, "ours"), [])
-    calls = collections.Counter(re.sub(r"^\d+\s+", "", l).split("(", 1)[0] for l in lines)
-    p(f"Syscalls, ours `{name}` ({len(lines)}): " + ", ".join(f"{k} {v}" for k, v in calls.most_common()))
+    for who, label in (("ours", "ours"), ("ref", "reference")):
+        lst = strace.get((name, who), [])
+        if lst:
+            c = collections.Counter(lst)
+            p(f"Syscalls, {label} `{name}` ({len(lst)}): " + ", ".join(f"{k} {v}" for k, v in c.most_common(16))
+              + (", ..." if len(c) > 16 else ""))
+            p("")
+
+# attribution from the symbol-carrying build (inclusive instructions; inlined code is counted
+# where it was inlined, so the parts overlap and do not add up)
+PARTS = {
+    "hit": [
+        ("whole process", r"PROGRAM TOTALS"),
+        ("dynamic loader: map libgcc_s/libm/libc, relocate, bind (`_dl_start`)", r"rtld\.c:_dl_start "),
+        ("  relocation processing (`_dl_relocate_object`: RELATIVE relocs + symbol binding)", r"dl-reloc\.c:_dl_relocate_object "),
+        ("  symbol lookups (`_dl_lookup_symbol_x`)", r"dl-lookup\.c:_dl_lookup_symbol_x "),
+        ("Rust std start-up: `pthread_getattr_np` (parses /proc/self/maps with sscanf)", r"pthread_getattr_np"),
+        ("`main` (all of our code)", r"(docker_credential_ecr_xacct::main|src/main\.rs:main)"),
+        ("  `cli::run`", r"cli\.rs:ecr_xacct::cli::run"),
+        ("  clap: building the command (`augment_args`)", r"augment_args"),
+        ("  clap: parsing (`Command::_do_parse`)", r"Command::_do_parse"),
+        ("  cache key (`Identity::fingerprint`)", r"Identity::fingerprint"),
+        ("    SHA-256 (`compress256`; software under valgrind, SHA-NI natively)", r"compress256"),
+        ("    environment reads (`std::env::_var_os`)", r"std::env::_var_os"),
+        ("  cache file read + JSON (`Cache::read`)", r"Cache::read"),
+    ],
+    "miss": [
+        ("whole process", r"PROGRAM TOTALS"),
+        ("`main` (lookup, SDK, TLS, request)", r"(docker_credential_ecr_xacct::main|src/main\.rs:main)"),
+        ("  SDK config load (`ConfigLoader::load`; builds the default credential chain)", r"ConfigLoader::load::\{\{closure\}\} \["),
+        ("    STS client the chain builds for web identity (`sts::Client::from_conf`)", r"aws_sdk_sts::client::Client::from_conf \["),
+        ("  ECR client (`ecr::Client::from_conf`)", r"aws_sdk_ecr::client::Client::from_conf \["),
+        ("  HTTPS connector builds, all (`ConnectorBuilder::build`)", r"ConnectorBuilder<.*>::build \["),
+        ("    thrown away: built by the SDK's `validate_base_client_config`", r"HttpClient>::validate_base_client_config \["),
+        ("    used: built for the request (`http_connector`)", r"HttpClient>::http_connector \["),
+        ("  PEM parsing of the CA bundle (`rustls_pki_types::pem::read`)", r"rustls_pki_types::pem::read \["),
+        ("  trust anchors from certificates (`anchor_from_trusted_cert`)", r"anchor_from_trusted_cert \["),
+        ("  TLS: server certificate check (`verify_server_cert`)", r"WebPkiServerVerifier as rustls::verify::ServerCertVerifier>::verify_server_cert \["),
+        ("  TLS: key exchange (`x25519_ecdh`)", r"x25519_ecdh \["),
+        ("  `regex_lite::Regex::new` (SDK endpoint/config code)", r"regex_lite::string::Regex::new \["),
+        ("  tokio runtime (`Builder::build`)", r"tokio::runtime::builder::Builder::build \["),
+    ],
+}
+for case, parts in PARTS.items():
+    incl = os.path.join(P, f"annotate-incl-{case}.txt")
+    if not os.path.exists(incl):
+        continue
+    text = open(incl, errors="replace").read().splitlines()
+    def inclusive(pattern):
+        best = 0
+        for l in text:
+            m = re.match(r"^\s*([\d,]+) \(", l)
+            if m and re.search(pattern, l):
+                best = max(best, int(m.group(1).replace(",", "")))
+        return best
+    tot = inclusive(r"PROGRAM TOTALS")
+    p(f"## `{case}`: where the instructions go")
     p("")
-    lines = strace.get((name, "ref"), [])
-    if lines:
-        calls = collections.Counter(re.sub(r"^\d+\s+", "", l).split("(", 1)[0] for l in lines)
-        p(f"Syscalls, reference `{name}` ({len(lines)}): " + ", ".join(f"{k} {v}" for k, v in calls.most_common(12)) + ", ...")
-        p("")
+    p("| part | instructions (inclusive) | share |")
+    p("|---|---:|---:|")
+    for label, pat in parts:
+        v = inclusive(pat)
+        if v >= 1000:
+            p(f"| {label} | {v:,} | {100 * v / tot:.1f}% |")
+    p("")
 for name in ("hit", "miss"):
     f = os.path.join(P, f"annotate-incl-{name}.txt")
     if not os.path.exists(f):
@@ -827,5 +902,6 @@ for name in ("hit", "miss"):
 print("\n".join(out))
 PY
   mv -f "$PROF_OUT.tmp" "$PROF_OUT"
-  log "profile: $PROF_OUT"
+  rm -rf "$STATE/last/prof"; mkdir -p "$STATE/last"; cp -r "$P" "$STATE/last/prof"
+  log "profile: $PROF_OUT (raw data: $STATE/last/prof)"
 fi
