@@ -403,14 +403,22 @@ fn http_client() -> Result<aws_smithy_runtime_api::client::http::SharedHttpClien
         .map_err(|e| Error::failed("setting up TLS", e.to_string(), ""))?;
     Ok(
         HttpBuilder::new().build_with_connector_fn(move |settings, components| {
-            let mut builder = Connector::builder()
-                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            let builder =
+                Connector::builder().tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
+            // The SDK also builds (and drops) a connector with neither argument to validate each
+            // client; skip parsing the trust store for those: that was half a miss's CPU.
+            let Some(components) = components else {
+                let empty = TlsContext::builder()
+                    .with_trust_store(TrustStore::empty().with_native_roots(false))
+                    .build()
+                    .expect("an empty trust store is valid");
+                return builder.tls_context(empty).build();
+            };
+            let mut builder = builder
                 .tls_context(context.clone())
                 .proxy_config(ProxyConfig::from_env());
             builder.set_connector_settings(settings.cloned());
-            if let Some(components) = components {
-                builder.set_sleep_impl(components.sleep_impl());
-            }
+            builder.set_sleep_impl(components.sleep_impl());
             builder.build()
         }),
     )
