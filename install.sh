@@ -2,21 +2,26 @@
 # Builds docker-credential-ecr-xacct, installs it on PATH and, given registry hosts,
 # maps them to it in Docker's config.json (credHelpers).
 #
-#   ./install.sh [--prefix DIR] [HOST...]
+#   ./install.sh [--prefix DIR] [--dynamic] [HOST...]
 #
 # DIR defaults to /usr/local for root, else ~/.local; the binary goes to DIR/bin.
 # Docker's config is $DOCKER_CONFIG/config.json, else ~/.docker/config.json.
+# On Linux with glibc the binary is linked statically (static-pie): no dynamic loading on each
+# of Docker's calls. --dynamic links it dynamically, for hosts whose name service needs NSS
+# modules (sss, mdns) to resolve AWS endpoints.
 set -euo pipefail
 
 name=docker-credential-ecr-xacct
 if [ "$(id -u)" = 0 ]; then prefix=/usr/local; else prefix="$HOME/.local"; fi
 hosts=()
+static=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) [ $# -ge 2 ] || { echo "install.sh: --prefix needs a directory" >&2; exit 2; }
               prefix=$2; shift 2 ;;
     --prefix=*) prefix=${1#--prefix=}; shift ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --dynamic) static=0; shift ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) hosts+=("$1"); shift ;;
   esac
@@ -28,10 +33,14 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-echo "==> building $name (release)"
-cargo build --release --locked
+flags=()
+if [ $static = 1 ] && rustc -vV | grep -q '^host: .*-linux-gnu$'; then
+  flags=(-C target-feature=+crt-static)
+fi
+echo "==> building $name (release${flags:+, static})"
+cargo rustc --release --locked --bin "$name" -- "${flags[@]}"
 install -d "$prefix/bin"
-install -m 0755 "target/release/$name" "$prefix/bin/$name"
+install -m 0755 "${CARGO_TARGET_DIR:-target}/release/$name" "$prefix/bin/$name"
 echo "==> installed $prefix/bin/$name ($("$prefix/bin/$name" version))"
 
 if [ ${#hosts[@]} -gt 0 ]; then

@@ -25,7 +25,8 @@
 #      BENCH_NICE (default -10: raise priority over other work on the machine).
 #
 # Needs: Debian 12 (apt), PyPI (moto), crates.io (hyperfine 1.19 with --input, built once into
-# the state dir; our helper's build) and cargo. BENCH_OURS=<binary> skips building ours.
+# the state dir; our helper, built and installed there by ../install.sh) and cargo.
+# BENCH_OURS=<binary> skips building ours.
 #
 # Outside the state dir it touches only: the "# BEGIN ecr-xacct-bench" block of /etc/hosts
 # (removed on exit), /usr/sbin/policy-rc.d while apt runs (only if absent; removed again),
@@ -39,7 +40,7 @@ ROOT=$(dirname "$HERE")
 STATE=${BENCH_STATE:-/tmp/ecr-xacct-bench}
 MOTO_PORT=${BENCH_MOTO_PORT:-4580}
 MOTO_SPEC=${BENCH_MOTO_SPEC:-moto[server]==5.2.5}
-OURS=${BENCH_OURS:-$ROOT/target/release/docker-credential-ecr-xacct}
+OURS=${BENCH_OURS:-}
 REF=${BENCH_REF:-/usr/bin/docker-credential-ecr-login}
 NICE=${BENCH_NICE:--10}
 OUT=$HERE/results.md
@@ -186,14 +187,12 @@ HF_INPUT=0; "$HYPERFINE" --help 2>/dev/null | grep -q -- '--input' && HF_INPUT=1
 # The default binary is (re)built so that it matches the tree and Cargo.toml (a no-op when it is
 # up to date); a binary named by BENCH_OURS is taken as it is.
 if [ -z "${BENCH_OURS:-}" ]; then
-  if CARGO=$(find_cargo); then
-    log "cargo build --release (niced; a no-op when up to date)"
-    (cd "$ROOT" && nice -n 10 timeout 5400 "$CARGO" build --release --locked -q) ||
-      { [ -x "$OURS" ] || die "cargo build --release failed"; log "WARNING: cargo build failed; benchmarking the existing $OURS"; }
-  else
-    [ -x "$OURS" ] || die "$OURS is missing and cargo is not installed (install Rust >= the crate's rust-version with rustup, or set BENCH_OURS)"
-    log "WARNING: no cargo; benchmarking the existing $OURS as it is"
-  fi
+  # Exactly what users get: install.sh's build (static on Linux/glibc), into the state dir.
+  OURS=$STATE/prefix/bin/docker-credential-ecr-xacct
+  CARGO=$(find_cargo) || die "cargo is not installed (install Rust >= the crate's rust-version with rustup, or set BENCH_OURS)"
+  log "install.sh --prefix $STATE/prefix (niced; the build is a no-op when up to date)"
+  (cd "$ROOT" && PATH="$(dirname "$CARGO"):$PATH" HOME=$ORIG_HOME nice -n 10 timeout 5400 ./install.sh --prefix "$STATE/prefix" > "$STATE/install.log" 2>&1) ||
+    { tail -n 20 "$STATE/install.log" >&2; die "install.sh failed"; }
 fi
 [ -x "$OURS" ] || die "$OURS is missing"
 [ -x "$REF" ] || die "reference helper $REF is missing"
@@ -513,7 +512,7 @@ if [ $BUILD_TIME = 1 ]; then
   (cd "$ROOT" && HOME=$ORIG_HOME timeout 1800 "$CARGO" fetch --locked -q) || die "cargo fetch failed"
   meta build_load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
   t0=$(date +%s.%N)
-  (cd "$ROOT" && HOME=$ORIG_HOME CARGO_TARGET_DIR=$BUILD_DIR nice -n 10 timeout 7200 "$CARGO" build --release --locked -q) || die "timed build failed"
+  (cd "$ROOT" && PATH="$(dirname "$CARGO"):$PATH" HOME=$ORIG_HOME CARGO_TARGET_DIR=$BUILD_DIR nice -n 10 timeout 7200 ./install.sh --prefix "$BUILD_DIR/prefix" > "$BUILD_DIR/install.log" 2>&1) || die "timed build failed"
   t1=$(date +%s.%N)
   meta build_seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", b - a}')"
   meta build_load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -634,7 +633,7 @@ p(f"32 concurrent cold `get`s, three checked bursts: GetAuthorizationToken calls
 p(f"Binaries: ours {meta['file_ours']}; reference {meta['file_ref']}.")
 if "build_seconds" in meta:
     p("")
-    p(f"Build: `cargo build --release --locked` from clean (crates already downloaded, nice 10): "
+    p(f"Build: `install.sh` (cargo rustc --release --locked, static on Linux/glibc) from clean (crates already downloaded, nice 10): "
       f"**{meta['build_seconds']} s** wall, binary {sz(meta['build_size'])}; {meta['build_cargo']}; "
       f"load {meta['build_load_before']} -> {meta['build_load_after']}.")
 p("")
