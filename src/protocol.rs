@@ -28,6 +28,19 @@ pub enum Verb {
     List,
 }
 
+impl Verb {
+    /// The verb Docker names on the command line.
+    pub fn from_name(name: &str) -> Option<Verb> {
+        match name {
+            "get" => Some(Verb::Get),
+            "store" => Some(Verb::Store),
+            "erase" => Some(Verb::Erase),
+            "list" => Some(Verb::List),
+            _ => None,
+        }
+    }
+}
+
 /// The answer to `get`, field order as Docker's own helpers write it.
 #[derive(Serialize)]
 struct GetAnswer<'a> {

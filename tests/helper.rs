@@ -349,6 +349,13 @@ fn version_help_and_usage() {
     let out = h.run(&["--help"], "");
     assert_eq!(out.code, 0);
     assert!(out.stdout.contains("configure-docker"));
+    let out = h.run(&["get", "--help"], "");
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout.contains("read a server URL on stdin"),
+        "{}",
+        out.stdout
+    );
     for args in [&[][..], &["frobnicate"][..]] {
         let out = h.run(args, "");
         assert_eq!(out.code, 1, "{args:?}");
