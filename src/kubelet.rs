@@ -6,7 +6,7 @@
 use crate::cache;
 use crate::error::Error;
 use crate::lookup::{self, Credentials};
-use crate::protocol::MAX_INPUT;
+use crate::protocol::read_bounded;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -86,17 +86,7 @@ pub fn run(input: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Write) -> i3
 }
 
 fn read(input: &mut dyn Read) -> Result<String, Error> {
-    let mut bytes = Vec::new();
-    input
-        .take(MAX_INPUT + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::Input(format!("ecr-xacct: kubelet: cannot read stdin: {e}")))?;
-    if bytes.len() as u64 > MAX_INPUT {
-        return Err(Error::Input(format!(
-            "ecr-xacct: kubelet: input longer than {MAX_INPUT} bytes"
-        )));
-    }
-    String::from_utf8(bytes)
+    String::from_utf8(read_bounded(input, "kubelet: ")?)
         .map_err(|_| Error::Input("ecr-xacct: kubelet: input is not UTF-8".into()))
 }
 

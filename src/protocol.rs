@@ -83,17 +83,23 @@ pub fn run(verb: Verb, input: &mut dyn Read, out: &mut dyn Write) -> i32 {
 
 /// Reads stdin, bounded. Bytes that are not UTF-8 cannot name a registry or hold JSON.
 fn read_input(input: &mut dyn Read) -> Result<String, Error> {
+    Ok(String::from_utf8_lossy(&read_bounded(input, "")?).into_owned())
+}
+
+/// Reads all of `input`, refusing more than [`MAX_INPUT`] bytes; `who` names the front end
+/// in messages (`kubelet: `, or empty for Docker's verbs).
+pub fn read_bounded(input: &mut dyn Read, who: &str) -> Result<Vec<u8>, Error> {
     let mut bytes = Vec::new();
     input
         .take(MAX_INPUT + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::Input(format!("ecr-xacct: cannot read stdin: {e}")))?;
+        .map_err(|e| Error::Input(format!("ecr-xacct: {who}cannot read stdin: {e}")))?;
     if bytes.len() as u64 > MAX_INPUT {
         return Err(Error::Input(format!(
-            "ecr-xacct: input longer than {MAX_INPUT} bytes"
+            "ecr-xacct: {who}input longer than {MAX_INPUT} bytes"
         )));
     }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok(bytes)
 }
 
 fn get(text: &str) -> Result<String, Error> {

@@ -461,13 +461,19 @@ pub fn run_command(mut cmd: Command, stdin: &[u8]) -> Out {
         std::thread::sleep(Duration::from_millis(5));
     }
     let _ = child.kill();
-    let output = child.wait_with_output().unwrap();
+    let out = collect(child, start);
     let _ = writer.join();
+    out
+}
+
+/// Waits for a child that was spawned with piped outputs and records its output.
+pub fn collect(child: std::process::Child, started: Instant) -> Out {
+    let output = child.wait_with_output().unwrap();
     let out = Out {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed: start.elapsed(),
+        elapsed: started.elapsed(),
     };
     OUTPUTS
         .lock()

@@ -3,7 +3,8 @@
 //! many helpers at once.
 #![allow(dead_code)]
 
-use crate::common::{Helper, Out, OUTPUTS};
+pub use crate::common::collect;
+use crate::common::{Helper, Out};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -272,22 +273,6 @@ pub fn burst(runs: &[(&Helper, Vec<String>, Vec<u8>)], limit: Duration) -> Vec<O
             out
         })
         .collect()
-}
-
-/// Waits for a child that was spawned with piped outputs and records its output.
-pub fn collect(child: Child, started: Instant) -> Out {
-    let output = child.wait_with_output().unwrap();
-    let out = Out {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    };
-    OUTPUTS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((out.stdout.clone(), out.stderr.clone()));
-    out
 }
 
 /// Every file under `dir` (recursively) with its bytes.
