@@ -265,7 +265,8 @@ fn read_entry(path: &Path) -> Option<Entry> {
     if !ours || meta.len() > MAX_FILE_BYTES {
         return None;
     }
-    let mut text = String::new();
+    // Sized from the file, so that one read gets it all.
+    let mut text = String::with_capacity(meta.len() as usize + 1);
     Read::by_ref(&mut file)
         .take(MAX_FILE_BYTES)
         .read_to_string(&mut text)
