@@ -2,8 +2,10 @@
 //! registry's token with the right AWS identity (a profile or an assumed role in the owner
 //! account) and keeps it in a safe on-disk cache.
 //!
-//! Data flows one way: [`cli`] -> [`protocol`] -> [`lookup`] -> ([`registry`], [`config`],
-//! [`identity`], [`cache`]) and, on a miss only, [`aws`] -> [`token`].
+//! Data flows one way: [`cli`] -> [`protocol`] (Docker) or [`kubelet`] -> [`lookup`] ->
+//! ([`registry`], [`config`], [`identity`], [`cache`]) and, on a miss only, [`aws`] -> [`token`].
+//! [`doctor`], [`policy`] and [`docker_config`] are commands beside the protocol that reuse
+//! the same pieces.
 
 pub mod aws;
 pub mod cache;
