@@ -211,11 +211,7 @@ fn an_assumed_role_is_named_by_its_role_arn() {
 #[test]
 fn a_denied_token_is_explained_with_the_consumer_policy() {
     let fake = FakeAws::start();
-    fake.set_ecr(EcrBehaviour::Error {
-        status: 400,
-        code: "AccessDeniedException".into(),
-        message: "User: arn:aws:iam::987654321098:user/tester is not authorized to perform: ecr:GetAuthorizationToken".into(),
-    });
+    fake.set_ecr(EcrBehaviour::access_denied("tester"));
     let h = Helper::new(&fake);
     let out = doctor(&h, &format!("{HOST}/app/web"));
     assert_eq!(out.code, 1);

@@ -248,11 +248,7 @@ fn not_ours_makes_no_request() {
 #[test]
 fn access_denied_is_explained_and_not_cached() {
     let fake = FakeAws::start();
-    fake.set_ecr(EcrBehaviour::Error {
-        status: 400,
-        code: "AccessDeniedException".into(),
-        message: "User: arn:aws:iam::987654321098:user/ci is not authorized to perform: ecr:GetAuthorizationToken".into(),
-    });
+    fake.set_ecr(EcrBehaviour::access_denied("ci"));
     let h = Helper::new(&fake);
     let out = h.get(HOST);
     assert_eq!(out.code, 1);

@@ -190,11 +190,7 @@ fn kubelet_refuses_bad_requests_on_stderr_only() {
 #[test]
 fn kubelet_failure_is_a_reason_on_stderr_and_nothing_on_stdout() {
     let fake = FakeAws::start();
-    fake.set_ecr(EcrBehaviour::Error {
-        status: 400,
-        code: "AccessDeniedException".into(),
-        message: "User: arn:aws:iam::987654321098:user/ci is not authorized to perform: ecr:GetAuthorizationToken".into(),
-    });
+    fake.set_ecr(EcrBehaviour::access_denied("ci"));
     let h = Helper::new(&fake);
     let out = h.run(&["kubelet"], &request(V1, &format!("{HOST}/app/web")));
     assert_eq!((out.code, out.stdout.as_str()), (1, ""));

@@ -57,6 +57,19 @@ pub enum EcrBehaviour {
     Slow { delay: Duration },
 }
 
+impl EcrBehaviour {
+    /// AccessDeniedException for `user` of the consumer account 987654321098.
+    pub fn access_denied(user: &str) -> EcrBehaviour {
+        EcrBehaviour::Error {
+            status: 400,
+            code: "AccessDeniedException".into(),
+            message: format!(
+                "User: arn:aws:iam::987654321098:user/{user} is not authorized to perform: ecr:GetAuthorizationToken"
+            ),
+        }
+    }
+}
+
 /// A recorded request, decoded enough to assert on.
 #[derive(Clone, Debug)]
 pub struct Seen {
