@@ -232,11 +232,7 @@ fn a_server_that_never_answers_is_given_up_within_the_bound() {
     h.env("AWS_ENDPOINT_URL", &server.uri());
     let out = h.get(HOST);
     assert_failed(&h, &out, &timed_out_line(2));
-    assert!(
-        out.elapsed >= Duration::from_secs(2) && out.elapsed < Duration::from_secs(5),
-        "{:?}",
-        out.elapsed
-    );
+    assert_took(&out, 2, 5);
     assert!(server.connections.load(std::sync::atomic::Ordering::SeqCst) >= 1);
 
     // The bound from the config file, when the environment sets none.
@@ -244,11 +240,7 @@ fn a_server_that_never_answers_is_given_up_within_the_bound() {
     h.config("timeout_seconds = 3\n");
     let out = h.get(HOST);
     assert_failed(&h, &out, &timed_out_line(3));
-    assert!(
-        out.elapsed >= Duration::from_secs(3) && out.elapsed < Duration::from_secs(6),
-        "{:?}",
-        out.elapsed
-    );
+    assert_took(&out, 3, 6);
     check_secrets();
 }
 
@@ -262,11 +254,7 @@ fn a_server_that_trickles_its_answer_is_given_up_within_the_bound() {
     h.env("AWS_ENDPOINT_URL", &server.uri());
     let out = h.get(HOST);
     assert_failed(&h, &out, &timed_out_line(2));
-    assert!(
-        out.elapsed >= Duration::from_secs(2) && out.elapsed < Duration::from_secs(5),
-        "{:?}",
-        out.elapsed
-    );
+    assert_took(&out, 2, 5);
     let sent = server.bytes_sent.load(std::sync::atomic::Ordering::SeqCst);
     assert!(sent >= 5, "the server was answering ({sent} bytes)");
     check_secrets();
@@ -281,11 +269,7 @@ fn the_default_bound_is_twenty_seconds() {
         .env("AWS_ENDPOINT_URL", &server.uri());
     let out = h.get(HOST);
     assert_failed(&h, &out, &timed_out_line(20));
-    assert!(
-        out.elapsed >= Duration::from_secs(20) && out.elapsed < Duration::from_secs(23),
-        "{:?}",
-        out.elapsed
-    );
+    assert_took(&out, 20, 23);
 }
 
 #[test]
@@ -489,4 +473,10 @@ fn a_burst_against_a_silent_server_is_bounded_too() {
     }
     assert!(waited >= 1, "{outs:?}");
     assert!(h.cache_files().is_empty());
+}
+
+/// The run took at least `min` and less than `max` seconds: the bound held, and was waited out.
+fn assert_took(out: &Out, min: u64, max: u64) {
+    let (min, max) = (Duration::from_secs(min), Duration::from_secs(max));
+    assert!(out.elapsed >= min && out.elapsed < max, "{:?}", out.elapsed);
 }

@@ -193,15 +193,7 @@ fn no_key_in_clear_on_disk() {
     for (path, bytes) in &files {
         let text = String::from_utf8_lossy(bytes);
         let name = path.file_name().unwrap().to_string_lossy();
-        for k in [
-            DEFAULT_KEY,
-            DEFAULT_SECRET,
-            ROLE_KEY,
-            ROLE_SECRET,
-            ROLE_SESSION,
-            PROFILE_KEY,
-            PROFILE_SECRET,
-        ] {
+        for k in KEYS {
             assert!(!text.contains(k), "{k} in {}", path.display());
             assert!(!name.contains(k), "{k} in a file name");
         }
